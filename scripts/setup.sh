@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Idempotent machine set-up shared by run.sh and test.sh.
+#   scripts/setup.sh [--test]
+# --test: when dockerd has to be started here, start it with no bridge network and no iptables,
+#         so that tests can send no traffic off the machine.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+mode="${1:-}"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && [ -n "$(dpkg -l busybox-static 2>/dev/null | grep '^ii')" ] || need_pkgs+=(busybox-static)
+command -v mmdebstrap >/dev/null 2>&1 || need_pkgs+=(mmdebstrap)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need_pkgs+=(ca-certificates)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "installing ${need_pkgs[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null 2>&1 || log "apt-get update reported errors (continuing)"
+  apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+"$here/start-dockerd.sh" "$mode"
+"$here/base-images.sh"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  log "the .NET SDK 10 is required (dotnet on PATH)"; exit 1
+fi

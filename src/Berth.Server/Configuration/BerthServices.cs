@@ -1,0 +1,42 @@
+using Berth.Server.Docker;
+using Berth.Server.Jobs;
+using Berth.Server.Pipeline;
+using Berth.Server.Pipeline.Stages;
+using Berth.Server.Storage;
+using Docker.DotNet;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Configuration;
+
+public static class BerthServices
+{
+    /// <summary>Options (validated at start-up), the store, the engine, the pipeline and the workers.</summary>
+    public static IServiceCollection AddBerth(this IServiceCollection services)
+    {
+        services.AddOptions<BerthOptions>().BindConfiguration(BerthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<BuildOptions>().BindConfiguration(BuildOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IJobStore, SqliteJobStore>();
+        services.AddSingleton(sp => new DockerEngine(
+            new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build()));
+        services.AddSingleton(sp => new HardeningProfile(
+            sp.GetRequiredService<IOptions<SandboxOptions>>().Value,
+            sp.GetRequiredService<IOptions<LimitsOptions>>().Value,
+            sp.GetRequiredService<IOptions<BuildOptions>>().Value));
+
+        services.AddSingleton<LintStage>();
+        services.AddSingleton<BuildStage>();
+        services.AddSingleton<RunStage>();
+        services.AddSingleton<CollectStage>();
+        services.AddSingleton<JobPipeline>();
+
+        services.AddSingleton<ActiveJobs>();
+        services.AddSingleton<QueueSignal>();
+        services.AddSingleton<JobService>();
+        services.AddHostedService<JobRunner>();
+        return services;
+    }
+}

@@ -1,0 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Berth.Server.Configuration;
+
+/// <summary>Image build settings (section <c>Build</c>).</summary>
+public sealed class BuildOptions
+{
+    public const string Section = "Build";
+
+    /// <summary>Whether a FROM image absent from the engine may be pulled from a registry.</summary>
+    public bool Pull { get; set; }
+
+    /// <summary>Network of RUN steps: <c>none</c> (default) or <c>default</c>/<c>bridge</c>. Never <c>host</c>.</summary>
+    [AllowedValues("none", "default", "bridge")]
+    public string Network { get; set; } = "none";
+
+    [Range(LimitsOptions.MinMemoryMb, 1024 * 1024)] public int MemoryMb { get; set; } = 2048;
+    [Range(0.01, 1024)] public double Cpus { get; set; } = 2;
+    [Range(1, 24 * 3600)] public int TimeoutSeconds { get; set; } = 900;
+
+    /// <summary>Keep each job's image (<c>berth/job-&lt;id&gt;</c>) after the job; default removes it.</summary>
+    public bool KeepImages { get; set; }
+}

@@ -1,0 +1,257 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using Berth.Server.Jobs;
+
+namespace Berth.Server.Contexts;
+
+/// <summary>
+/// Checks an uploaded build context (<c>.tar</c> or <c>.tar.gz</c>) entry by entry and writes the
+/// tar the engine builds from: the context's entries plus the job's Dockerfile at <c>Dockerfile</c>.
+/// Refuses absolute paths, <c>..</c>, links that leave the context, devices and FIFOs, and archives
+/// over the size or entry-count limits. Never extracts anything to disk.
+/// </summary>
+public static class BuildContextPacker
+{
+    public const string DockerfileName = "Dockerfile";
+    public const int MaxDockerfileBytes = 1024 * 1024;
+
+    /// <summary>Writes the build tar to <paramref name="destination"/>. Returns the Dockerfile used.</summary>
+    /// <param name="dockerfile">The Dockerfile given apart from the context; it wins over one inside it. Null: take the context's.</param>
+    public static async Task<string> PackAsync(
+        string? dockerfile, Stream? context, Stream destination, long maxBytes, int maxEntries, CancellationToken cancellationToken)
+    {
+        await using var writer = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
+        string? fromContext = null;
+        if (context is not null)
+        {
+            fromContext = await CopyEntriesAsync(context, writer, maxBytes, maxEntries, cancellationToken);
+        }
+        var text = dockerfile ?? fromContext
+            ?? throw new RequestRejectedException(400, "no Dockerfile: send a 'dockerfile' part or put a Dockerfile at the root of the context");
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var entry = new PaxTarEntry(TarEntryType.RegularFile, DockerfileName)
+        {
+            DataStream = new MemoryStream(bytes),
+            Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+        };
+        await writer.WriteEntryAsync(entry, cancellationToken);
+        return text;
+    }
+
+    private static async Task<string?> CopyEntriesAsync(Stream context, TarWriter writer, long maxBytes, int maxEntries, CancellationToken cancellationToken)
+    {
+        var buffered = new BufferedStream(context, 64 * 1024);
+        var magic = new byte[2];
+        var read = await buffered.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken);
+        if (read == 0)
+        {
+            throw new RequestRejectedException(400, "the context archive is empty");
+        }
+        // BufferedStream cannot un-read: rebuild a stream that starts with the two peeked bytes.
+        Stream payload = new ConcatStream(magic.AsMemory(0, read), buffered);
+        if (read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        {
+            payload = new GZipStream(payload, CompressionMode.Decompress);
+        }
+
+        string? dockerfile = null;
+        long total = 0;
+        var entries = 0;
+        try
+        {
+            using var reader = new TarReader(payload, leaveOpen: true);
+            while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
+            {
+                if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
+                {
+                    continue;
+                }
+                if (++entries > maxEntries)
+                {
+                    throw new RequestRejectedException(413, $"the context has more than {maxEntries} entries (Limits:MaxContextFiles)");
+                }
+                var name = NormalizeName(entry.Name);
+                CheckType(entry, name);
+                total += entry.Length;
+                if (total > maxBytes)
+                {
+                    throw new RequestRejectedException(413, $"the unpacked context exceeds {maxBytes / (1024 * 1024)} MiB (Limits:MaxContextMb)");
+                }
+                if (name.Length == 0)
+                {
+                    continue; // the root directory itself ("./")
+                }
+                if (name == DockerfileName && entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
+                {
+                    if (entry.Length > MaxDockerfileBytes)
+                    {
+                        throw new RequestRejectedException(422, "the context's Dockerfile exceeds 1 MiB");
+                    }
+                    using var sr = new StreamReader(entry.DataStream ?? Stream.Null, Encoding.UTF8);
+                    dockerfile = await sr.ReadToEndAsync(cancellationToken);
+                    continue; // written last, by the caller: the job's Dockerfile wins
+                }
+                var copy = CopyOf(entry, name);
+                await writer.WriteEntryAsync(copy, cancellationToken);
+            }
+        }
+        catch (RequestRejectedException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException)
+        {
+            throw new RequestRejectedException(400, $"the context is not a readable .tar or .tar.gz archive: {e.Message}");
+        }
+        return dockerfile;
+    }
+
+    /// <summary>Entry name relative to the context root, without "./"; refuses absolute paths and "..".</summary>
+    internal static string NormalizeName(string raw)
+    {
+        if (raw.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new RequestRejectedException(422, "context entry name contains a NUL byte");
+        }
+        if (raw.StartsWith('/'))
+        {
+            throw new RequestRejectedException(422, $"context entry '{Shown(raw)}' has an absolute path");
+        }
+        var parts = new List<string>();
+        foreach (var part in raw.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".")
+            {
+                continue;
+            }
+            if (part == "..")
+            {
+                throw new RequestRejectedException(422, $"context entry '{Shown(raw)}' contains '..'");
+            }
+            parts.Add(part);
+        }
+        return string.Join('/', parts);
+    }
+
+    private static void CheckType(TarEntry entry, string name)
+    {
+        switch (entry.EntryType)
+        {
+            case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile or TarEntryType.Directory:
+                return;
+            case TarEntryType.SymbolicLink:
+                if (!StaysInside(name, entry.LinkName, relativeToEntryDirectory: true))
+                {
+                    throw new RequestRejectedException(422, $"context entry '{Shown(name)}' is a link pointing outside the context ('{Shown(entry.LinkName)}')");
+                }
+                return;
+            case TarEntryType.HardLink:
+                if (!StaysInside(name, entry.LinkName, relativeToEntryDirectory: false))
+                {
+                    throw new RequestRejectedException(422, $"context entry '{Shown(name)}' is a hard link pointing outside the context ('{Shown(entry.LinkName)}')");
+                }
+                return;
+            default:
+                throw new RequestRejectedException(422, $"context entry '{Shown(name)}' is a {entry.EntryType} entry; only files, directories and links inside the context are allowed");
+        }
+    }
+
+    /// <summary>True when a link target, resolved lexically, stays inside the context root.</summary>
+    internal static bool StaysInside(string name, string target, bool relativeToEntryDirectory)
+    {
+        if (string.IsNullOrEmpty(target) || target.StartsWith('/') || target.Contains('\0', StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var stack = new List<string>();
+        if (relativeToEntryDirectory)
+        {
+            stack.AddRange(name.Split('/')[..^1]);
+        }
+        foreach (var part in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".")
+            {
+                continue;
+            }
+            if (part == "..")
+            {
+                if (stack.Count == 0)
+                {
+                    return false;
+                }
+                stack.RemoveAt(stack.Count - 1);
+                continue;
+            }
+            stack.Add(part);
+        }
+        return true;
+    }
+
+    private static PaxTarEntry CopyOf(TarEntry entry, string name)
+    {
+        var copy = new PaxTarEntry(entry.EntryType is TarEntryType.V7RegularFile or TarEntryType.ContiguousFile ? TarEntryType.RegularFile : entry.EntryType, name)
+        {
+            Mode = entry.Mode,
+            ModificationTime = entry.ModificationTime,
+            Uid = entry.Uid,
+            Gid = entry.Gid,
+            DataStream = entry.DataStream,
+        };
+        if (entry.EntryType is TarEntryType.SymbolicLink)
+        {
+            copy.LinkName = entry.LinkName;
+        }
+        else if (entry.EntryType is TarEntryType.HardLink)
+        {
+            copy.LinkName = NormalizeName(entry.LinkName);
+        }
+        return copy;
+    }
+
+    private static string Shown(string value) => value.Length <= 120 ? value : value[..120] + "…";
+
+    /// <summary>A read-only stream of some bytes followed by another stream.</summary>
+    private sealed class ConcatStream(ReadOnlyMemory<byte> head, Stream tail) : Stream
+    {
+        private ReadOnlyMemory<byte> _head = head;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_head.Length > 0)
+            {
+                var n = Math.Min(buffer.Length, _head.Length);
+                _head.Span[..n].CopyTo(buffer);
+                _head = _head[n..];
+                return n;
+            }
+            return tail.Read(buffer);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_head.Length > 0)
+            {
+                return ValueTask.FromResult(Read(buffer.Span));
+            }
+            return tail.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,136 @@
+using System.Net;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.Server.Docker;
+
+/// <summary>The Engine API calls Berth makes, and nothing more. Specs come from <see cref="HardeningProfile"/>.</summary>
+public sealed class DockerEngine(IDockerClient client) : IDisposable
+{
+    public Task PingAsync(CancellationToken cancellationToken) => client.System.PingAsync(cancellationToken);
+
+    /// <summary>True when the engine has the image locally. Never contacts a registry.</summary>
+    public async Task<bool> ImageExistsAsync(string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Images.InspectImageAsync(reference, cancellationToken);
+            return true;
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return false;
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+        {
+            return false;
+        }
+    }
+
+    public async Task<string> ImageIdAsync(string reference, CancellationToken cancellationToken) =>
+        (await client.Images.InspectImageAsync(reference, cancellationToken)).ID;
+
+    /// <summary>Builds from a tar context. Build errors do not throw: they arrive as messages with <c>Error</c> set.</summary>
+    public Task BuildAsync(Stream context, ImageBuildParameters parameters, IProgress<JSONMessage> progress, CancellationToken cancellationToken) =>
+        client.Images.BuildImageFromDockerfileAsync(parameters, context, authConfigs: null, headers: null, progress, cancellationToken);
+
+    public async Task<string> CreateContainerAsync(CreateContainerParameters parameters, CancellationToken cancellationToken) =>
+        (await client.Containers.CreateContainerAsync(parameters, cancellationToken)).ID;
+
+    public Task StartContainerAsync(string id, CancellationToken cancellationToken) =>
+        client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken);
+
+    public Task<ContainerWaitResponse> WaitContainerAsync(string id, CancellationToken cancellationToken) =>
+        client.Containers.WaitContainerAsync(id, cancellationToken);
+
+    public Task<ContainerInspectResponse> InspectContainerAsync(string id, CancellationToken cancellationToken) =>
+        client.Containers.InspectContainerAsync(id, cancellationToken);
+
+    /// <summary>stdout and stderr, following until the container exits.</summary>
+    public Task<MultiplexedStream> FollowLogsAsync(string id, CancellationToken cancellationToken) =>
+        client.Containers.GetContainerLogsAsync(id, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = true }, cancellationToken);
+
+    public async Task KillContainerAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = "SIGKILL" }, cancellationToken);
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // already gone or not running
+        }
+    }
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="graceSeconds"/>.</summary>
+    public async Task StopContainerAsync(string id, int graceSeconds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Containers.StopContainerAsync(id, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)graceSeconds }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Removes (forcibly) every container labelled with the job id. Returns how many.</summary>
+    public async Task<int> RemoveJobContainersAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var container in await ListLabelledContainersAsync($"{HardeningProfile.JobLabel}={jobId}", cancellationToken))
+        {
+            await RemoveContainerAsync(container.ID, cancellationToken);
+            removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>Every container carrying Berth's job label, with the job id.</summary>
+    public async Task<IReadOnlyList<(string ContainerId, string JobId)>> ListJobContainersAsync(CancellationToken cancellationToken) =>
+        (await ListLabelledContainersAsync(HardeningProfile.JobLabel, cancellationToken))
+            .Select(c => (c.ID, c.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
+            .ToList();
+
+    public async Task RemoveContainerAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // not found, or removal already in progress
+        }
+    }
+
+    /// <summary>Removes a tag (and the image when no other tag holds it). Missing is fine.</summary>
+    public async Task RemoveImageAsync(string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, cancellationToken);
+        }
+        catch (DockerImageNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound)
+        {
+        }
+    }
+
+    private async Task<IList<ContainerListResponse>> ListLabelledContainersAsync(string labelFilter, CancellationToken cancellationToken) =>
+        await client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [labelFilter] = true },
+            },
+        }, cancellationToken);
+
+    public void Dispose() => client.Dispose();
+}

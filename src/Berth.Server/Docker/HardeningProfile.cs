@@ -1,0 +1,107 @@
+using System.Globalization;
+using Berth.Server.Configuration;
+using Berth.Server.Jobs;
+using Docker.DotNet.Models;
+
+namespace Berth.Server.Docker;
+
+/// <summary>
+/// The one place that decides how untrusted code runs: the job container's spec and the build's
+/// parameters. Nothing else in Berth sets a security-relevant engine option.
+/// </summary>
+public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limits, BuildOptions build)
+{
+    public const string JobLabel = "berth.job";
+    public const string DataMountPath = "/data";
+
+    public static string ImageTag(string jobId) => $"berth/job-{jobId}";
+
+    public static string ContainerName(string jobId) => $"berth-job-{jobId}";
+
+    /// <summary>The container spec of a job run.</summary>
+    public CreateContainerParameters ForRun(string jobId, string image, JobLimits jobLimits, string hostDataDirectory)
+    {
+        var memory = jobLimits.MemoryMb * 1024L * 1024L;
+        var fileSize = limits.FileSizeMb * 1024L * 1024L;
+        return new CreateContainerParameters
+        {
+            Name = ContainerName(jobId),
+            Image = image,
+            User = string.Create(CultureInfo.InvariantCulture, $"{sandbox.Uid}:{sandbox.Gid}"),
+            Labels = new Dictionary<string, string> { [JobLabel] = jobId },
+            NetworkDisabled = true,
+            AttachStdout = false,
+            AttachStderr = false,
+            Tty = false,
+            HostConfig = new HostConfig
+            {
+                NetworkMode = "none",
+                CapDrop = ["ALL"],
+                CapAdd = [],
+                SecurityOpt = ["no-new-privileges:true"],
+                Privileged = false,
+                ReadonlyRootfs = true,
+                Tmpfs = new Dictionary<string, string>
+                {
+                    ["/tmp"] = string.Create(CultureInfo.InvariantCulture, $"rw,nosuid,nodev,noexec,size={limits.TmpMb}m"),
+                },
+                IpcMode = "none",
+                PidsLimit = limits.PidsLimit,
+                Memory = memory,
+                MemorySwap = memory,
+                MemorySwappiness = 0,
+                NanoCPUs = (long)Math.Round(jobLimits.Cpus * 1_000_000_000d),
+                Ulimits =
+                [
+                    new Ulimit { Name = "fsize", Soft = fileSize, Hard = fileSize },
+                    new Ulimit { Name = "nofile", Soft = limits.OpenFiles, Hard = limits.OpenFiles },
+                    new Ulimit { Name = "core", Soft = 0, Hard = 0 },
+                ],
+                Init = true,
+                LogConfig = new LogConfig
+                {
+                    Type = "json-file",
+                    Config = new Dictionary<string, string>
+                    {
+                        ["max-size"] = string.Create(CultureInfo.InvariantCulture, $"{sandbox.EngineLogMb}m"),
+                        ["max-file"] = "1",
+                    },
+                },
+                Mounts =
+                [
+                    new Mount
+                    {
+                        Type = "bind",
+                        Source = hostDataDirectory,
+                        Target = DataMountPath,
+                        ReadOnly = false,
+                        BindOptions = new BindOptions { Propagation = "rprivate" },
+                    },
+                ],
+                RestartPolicy = new RestartPolicy { Name = RestartPolicyKind.No },
+                AutoRemove = false,
+            },
+        };
+    }
+
+    /// <summary>The build's parameters: RUN steps are untrusted code too.</summary>
+    public ImageBuildParameters ForBuild(string jobId)
+    {
+        var memory = build.MemoryMb * 1024L * 1024L;
+        return new ImageBuildParameters
+        {
+            Tags = [ImageTag(jobId)],
+            Labels = new Dictionary<string, string> { [JobLabel] = jobId },
+            Dockerfile = "Dockerfile",
+            Remove = true,
+            ForceRemove = true,
+            Pull = null,
+            NetworkMode = build.Network,
+            Memory = memory,
+            MemorySwap = memory,
+            CPUPeriod = 100_000,
+            CPUQuota = (long)Math.Round(build.Cpus * 100_000),
+            Version = "1",
+        };
+    }
+}

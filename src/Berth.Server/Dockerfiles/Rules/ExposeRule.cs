@@ -1,0 +1,12 @@
+namespace Berth.Server.Dockerfiles.Rules;
+
+/// <summary>Warning: EXPOSE has no effect, jobs run with no network.</summary>
+public sealed class ExposeRule : ILintRule
+{
+    public string Id => "expose";
+
+    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
+        document.Instructions
+            .Where(i => i.Keyword == "EXPOSE")
+            .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "EXPOSE has no effect: Berth runs jobs with no network"));
+}

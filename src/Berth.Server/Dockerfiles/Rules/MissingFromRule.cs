@@ -1,0 +1,20 @@
+namespace Berth.Server.Dockerfiles.Rules;
+
+/// <summary>Error: no FROM, or an instruction other than ARG before the first FROM.</summary>
+public sealed class MissingFromRule : ILintRule
+{
+    public string Id => "missing-from";
+
+    public IEnumerable<LintFinding> Check(DockerfileDocument document)
+    {
+        var first = document.Instructions.FirstOrDefault(i => i.Keyword != "ARG");
+        if (first is null)
+        {
+            yield return new LintFinding(Id, 1, LintFinding.Error, "the Dockerfile has no FROM instruction");
+        }
+        else if (first.Keyword != "FROM")
+        {
+            yield return new LintFinding(Id, first.Line, LintFinding.Error, $"{first.Keyword} appears before the first FROM (only ARG may)");
+        }
+    }
+}

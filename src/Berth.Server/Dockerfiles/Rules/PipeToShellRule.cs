@@ -1,0 +1,17 @@
+using System.Text.RegularExpressions;
+
+namespace Berth.Server.Dockerfiles.Rules;
+
+/// <summary>Warning: <c>curl ... | sh</c> runs whatever a server sends.</summary>
+public sealed partial class PipeToShellRule : ILintRule
+{
+    [GeneratedRegex(@"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(sh|bash|zsh|ash|dash|python3?|perl)\b")]
+    private static partial Regex PipeRegex();
+
+    public string Id => "pipe-to-shell";
+
+    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
+        document.Instructions
+            .Where(i => i.Keyword == "RUN" && (PipeRegex().IsMatch(i.Arguments) || i.Heredocs.Any(h => PipeRegex().IsMatch(h.Content))))
+            .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "downloading a script and piping it into a shell runs unverified code; download, verify a checksum, then run"));
+}

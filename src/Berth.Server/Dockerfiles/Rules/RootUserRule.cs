@@ -1,0 +1,25 @@
+namespace Berth.Server.Dockerfiles.Rules;
+
+/// <summary>Warning: the final stage runs as root (no USER, or USER root/0). Berth runs jobs non-root anyway.</summary>
+public sealed class RootUserRule : ILintRule
+{
+    public string Id => "user-root";
+
+    public IEnumerable<LintFinding> Check(DockerfileDocument document)
+    {
+        var lastFrom = document.Instructions.LastOrDefault(i => i.Keyword == "FROM");
+        if (lastFrom is null)
+        {
+            yield break;
+        }
+        var user = document.Instructions.LastOrDefault(i => i.Keyword == "USER" && i.Line > lastFrom.Line);
+        if (user is null)
+        {
+            yield return new LintFinding(Id, lastFrom.Line, LintFinding.Warning, "the image runs as root (no USER in the final stage); Berth runs the job as a fixed non-root user anyway");
+        }
+        else if (user.Arguments.Split(':')[0].Trim() is "root" or "0")
+        {
+            yield return new LintFinding(Id, user.Line, LintFinding.Warning, "the last USER is root; Berth runs the job as a fixed non-root user anyway");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+namespace Berth.Server.Jobs;
+
+/// <summary>The stable failure reasons a job can end with. Documented in the README; never rename.</summary>
+public static class FailureReasons
+{
+    public const string LintRejected = "lint_rejected";
+    public const string BuildFailed = "build_failed";
+    public const string BaseImageMissing = "base_image_missing";
+    public const string NonzeroExit = "nonzero_exit";
+    public const string Timeout = "timeout";
+    public const string OutOfMemory = "out_of_memory";
+    public const string PerfMissing = "perf_missing";
+    public const string PerfInvalid = "perf_invalid";
+    public const string Interrupted = "interrupted";
+    public const string InternalError = "internal_error";
+}
+
+/// <summary>Why a job failed: a stable <see cref="Reason"/> and a message a user can act on.</summary>
+public sealed record JobFailure(string Reason, string Message);
+
+/// <summary>Thrown by a pipeline stage to end the job as failed.</summary>
+public sealed class JobFailedException(string reason, string message) : Exception(message)
+{
+    public string Reason { get; } = reason;
+
+    public JobFailure ToFailure() => new(Reason, Message);
+}

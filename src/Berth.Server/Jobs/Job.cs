@@ -1,0 +1,49 @@
+using Berth.Server.Dockerfiles;
+
+namespace Berth.Server.Jobs;
+
+/// <summary>Resource limits of one job, already checked against the server's maxima.</summary>
+public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus);
+
+/// <summary>Progress of one pipeline stage.</summary>
+public sealed record StageState(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+public enum StageStatus
+{
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Canceled,
+}
+
+/// <summary>A job as stored. Changed only through <c>with</c> and saved whole by the store.</summary>
+public sealed record Job(
+    string Id,
+    long Sequence,
+    string? Name,
+    JobStatus Status,
+    JobLimits Limits,
+    string? CorrelationId,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    double? Performance,
+    JobFailure? Failure,
+    IReadOnlyList<StageState> Stages,
+    string? ImageId,
+    long? ExitCode,
+    IReadOnlyList<LintFinding> Lint,
+    int Attempts)
+{
+    public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
+    {
+        Stages = Stages.Select(s => s.Name != name ? s : s with
+        {
+            Status = status,
+            StartedAt = status == StageStatus.Running ? now : s.StartedAt,
+            FinishedAt = status == StageStatus.Running ? null : now,
+        }).ToList(),
+    };
+}

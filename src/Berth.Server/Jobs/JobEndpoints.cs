@@ -1,0 +1,151 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Berth.Server.Configuration;
+using Berth.Server.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Jobs;
+
+/// <summary>The <c>/api/v1/jobs</c> resource.</summary>
+public static partial class JobEndpoints
+{
+    private const int DefaultPageSize = 20;
+    private const int MaxPageSize = 100;
+
+    [GeneratedRegex("^[0-9a-f]{32}$")]
+    private static partial Regex JobId();
+
+    public static IEndpointRouteBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
+    {
+        var jobs = app.MapGroup("/api/v1/jobs").WithTags("Jobs");
+        jobs.MapPost("/", Submit)
+            .Accepts<SubmitJobRequest>("application/json", "text/plain", "multipart/form-data")
+            .WithSummary("Submit a Dockerfile (text/plain body, JSON, or multipart with an optional context archive)")
+            .DisableAntiforgery();
+        jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
+        jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
+        jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text");
+        jobs.MapPost("/{id}/cancel", Cancel).WithSummary("Cancel a queued or active job");
+        jobs.MapDelete("/{id}", Delete).WithSummary("Delete a finished job and its files");
+        return app;
+    }
+
+    internal static async Task<Results<Accepted<JobView>, ProblemHttpResult>> Submit(
+        HttpContext http, JobService service, IOptions<LimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var submission = await JobSubmission.ReadAsync(http.Request, limits.Value, cancellationToken);
+            var job = await service.SubmitAsync(submission, CorrelationId.Of(http), cancellationToken);
+            return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobView.From(job));
+        }
+        catch (RequestRejectedException e)
+        {
+            return Problem(http, e);
+        }
+    }
+
+    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> Get(string id, IJobStore store, CancellationToken cancellationToken) =>
+        await Find(id, store, cancellationToken) is { } job ? TypedResults.Ok(JobView.From(job)) : NotFound(id);
+
+    internal static async Task<Results<Ok<JobPage>, ProblemHttpResult>> List(
+        IJobStore store, string? status, int? limit, string? after, CancellationToken cancellationToken)
+    {
+        JobStatus? filter = null;
+        if (status is not null)
+        {
+            if (!JobStatusExtensions.TryParseWire(status, out var parsed))
+            {
+                return TypedResults.Problem($"unknown status '{Short(status)}'; use one of {string.Join(", ", Enum.GetValues<JobStatus>().Select(s => s.ToWire()))}",
+                    statusCode: 400, title: "Invalid query");
+            }
+            filter = parsed;
+        }
+        var size = limit ?? DefaultPageSize;
+        if (size is < 1 or > MaxPageSize)
+        {
+            return TypedResults.Problem($"limit must be between 1 and {MaxPageSize}", statusCode: 400, title: "Invalid query");
+        }
+        if (after is not null && await Find(after, store, cancellationToken) is null)
+        {
+            return TypedResults.Problem($"cursor '{Short(after)}' is not a known job id", statusCode: 400, title: "Invalid query");
+        }
+        var jobs = await store.ListAsync(filter, size + 1, after, cancellationToken);
+        var page = jobs.Take(size).Select(JobView.From).ToList();
+        return TypedResults.Ok(new JobPage(page, jobs.Count > size ? page[^1].Id : null));
+    }
+
+    internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Logs(
+        string id, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+    {
+        if (await Find(id, store, cancellationToken) is null)
+        {
+            return NotFound(id);
+        }
+        var paths = JobPaths.For(options.Value.JobsRoot, id);
+        var text = new StringBuilder();
+        text.Append("==> build log <==\n").Append(await ReadLogAsync(paths.BuildLog, cancellationToken));
+        text.Append("\n==> run log <==\n").Append(await ReadLogAsync(paths.RunLog, cancellationToken));
+        return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
+    }
+
+    internal static async Task<Results<Accepted<JobView>, ProblemHttpResult>> Cancel(
+        string id, HttpContext http, JobService service, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var job = JobId().IsMatch(id) ? await service.CancelAsync(id, cancellationToken) : null;
+            return job is null ? NotFound(id) : TypedResults.Accepted($"/api/v1/jobs/{id}", JobView.From(job));
+        }
+        catch (RequestRejectedException e)
+        {
+            return Problem(http, e);
+        }
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        string id, HttpContext http, JobService service, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var deleted = JobId().IsMatch(id) ? await service.DeleteAsync(id, cancellationToken) : null;
+            return deleted is null ? NotFound(id) : TypedResults.NoContent();
+        }
+        catch (RequestRejectedException e)
+        {
+            return Problem(http, e);
+        }
+    }
+
+    private static async Task<Job?> Find(string id, IJobStore store, CancellationToken cancellationToken) =>
+        JobId().IsMatch(id) ? await store.GetAsync(id, cancellationToken) : null;
+
+    private static async Task<string> ReadLogAsync(string path, CancellationToken cancellationToken) =>
+        File.Exists(path) ? await File.ReadAllTextAsync(path, cancellationToken) : "";
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem($"no job with id '{Short(id)}'", statusCode: 404, title: "Job not found");
+
+    private static ProblemHttpResult Problem(HttpContext http, RequestRejectedException e)
+    {
+        if (e.StatusCode == 503)
+        {
+            http.Response.Headers.RetryAfter = "5";
+        }
+        var title = e.StatusCode switch
+        {
+            400 => "Invalid request",
+            409 => "Conflict",
+            413 => "Too large",
+            415 => "Unsupported media type",
+            422 => "Invalid job",
+            503 => "Queue full",
+            _ => "Request refused",
+        };
+        var extensions = e.Field is null ? null : new Dictionary<string, object?> { ["field"] = e.Field };
+        return TypedResults.Problem(e.Message, statusCode: e.StatusCode, title: title, extensions: extensions);
+    }
+
+    private static string Short(string value) => value.Length <= 64 ? value : value[..64] + "…";
+}

@@ -1,0 +1,20 @@
+namespace Berth.Server.Jobs;
+
+/// <summary>Where a job's files live on the host: <c>&lt;DataRoot&gt;/jobs/&lt;id&gt;/</c>.</summary>
+public sealed record JobPaths(string Directory)
+{
+    public static JobPaths For(string jobsRoot, string jobId) => new(Path.Combine(jobsRoot, jobId));
+
+    /// <summary>The Dockerfile as submitted.</summary>
+    public string Dockerfile => Path.Combine(Directory, "Dockerfile");
+
+    /// <summary>The tar the engine builds from (context entries plus the Dockerfile).</summary>
+    public string BuildContext => Path.Combine(Directory, "context.tar");
+
+    public string BuildLog => Path.Combine(Directory, "build.log");
+
+    public string RunLog => Path.Combine(Directory, "run.log");
+
+    /// <summary>Mounted at /data in the job container; owned by the run uid, mode 0700.</summary>
+    public string Data => Path.Combine(Directory, "data");
+}

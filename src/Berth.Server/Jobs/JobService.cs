@@ -1,0 +1,186 @@
+using System.Globalization;
+using Berth.Server.Configuration;
+using Berth.Server.Contexts;
+using Berth.Server.Docker;
+using Berth.Server.Logging;
+using Berth.Server.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Jobs;
+
+/// <summary>What the API does to jobs: submit, cancel, delete. Reads go straight to <see cref="IJobStore"/>.</summary>
+public sealed class JobService(
+    IJobStore store,
+    JobPipeline pipeline,
+    ActiveJobs active,
+    QueueSignal signal,
+    DockerEngine engine,
+    IOptions<BerthOptions> berthOptions,
+    IOptions<LimitsOptions> limitsOptions,
+    TimeProvider time,
+    ILogger<JobService> logger)
+{
+    private const int MaxNameLength = 200;
+
+    /// <summary>Stores the job's files, then the queued job. Throws <see cref="RequestRejectedException"/> for bad input or a full queue.</summary>
+    public async Task<Job> SubmitAsync(JobSubmission submission, string? correlationId, CancellationToken cancellationToken)
+    {
+        var berth = berthOptions.Value;
+        var limits = ResolveLimits(submission.Limits, limitsOptions.Value);
+        var name = CheckName(submission.Name);
+        if (submission.Context is null)
+        {
+            JobSubmission.CheckDockerfile(submission.Dockerfile);
+        }
+        else if (submission.Dockerfile is not null)
+        {
+            JobSubmission.CheckDockerfile(submission.Dockerfile);
+        }
+        if (await store.CountQueuedAsync(cancellationToken) >= berth.QueueCap)
+        {
+            throw QueueFull(berth.QueueCap);
+        }
+
+        var now = time.GetUtcNow();
+        var id = Guid.CreateVersion7(now).ToString("N");
+        var paths = JobPaths.For(berth.JobsRoot, id);
+        Directory.CreateDirectory(berth.JobsRoot);
+        Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            string dockerfile;
+            await using (var tar = new FileStream(paths.BuildContext, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                dockerfile = await BuildContextPacker.PackAsync(submission.Dockerfile, submission.Context, tar,
+                    limitsOptions.Value.MaxContextMb * 1024L * 1024L, limitsOptions.Value.MaxContextFiles, cancellationToken);
+            }
+            JobSubmission.CheckDockerfile(dockerfile);
+            await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);
+
+            var job = new Job(id, 0, name, JobStatus.Queued, limits, correlationId, now, null, null, null, null,
+                pipeline.InitialStages(), null, null, [], 0);
+            var stored = await store.TryEnqueueAsync(job, berth.QueueCap, cancellationToken) ?? throw QueueFull(berth.QueueCap);
+            Log.JobAccepted(logger, id, name);
+            signal.JobQueued();
+            return stored;
+        }
+        catch
+        {
+            TryDeleteDirectory(id, paths.Directory);
+            throw;
+        }
+    }
+
+    /// <summary>Cancels a job. Null when unknown; throws 409 when already finished.</summary>
+    public async Task<Job?> CancelAsync(string id, CancellationToken cancellationToken)
+    {
+        if (await store.CancelIfQueuedAsync(id, time.GetUtcNow(), cancellationToken))
+        {
+            Log.CancelRequested(logger, id);
+            return await store.GetAsync(id, cancellationToken); // it never starts
+        }
+        var job = await store.GetAsync(id, cancellationToken);
+        if (job is null)
+        {
+            return null;
+        }
+        if (job.Status.IsTerminal())
+        {
+            throw new RequestRejectedException(409, $"job {id} already finished ({job.Status.ToWire()})");
+        }
+        Log.CancelRequested(logger, id);
+        active.Cancel(id); // the worker stops the build or the container, then marks the job canceled
+        return job;
+    }
+
+    /// <summary>Deletes a finished job and its files. Null when unknown; throws 409 while it is queued or active.</summary>
+    public async Task<bool?> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        var job = await store.GetAsync(id, cancellationToken);
+        if (job is null)
+        {
+            return null;
+        }
+        if (!await store.DeleteIfTerminalAsync(id, cancellationToken))
+        {
+            throw new RequestRejectedException(409, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
+        }
+        TryDeleteDirectory(id, JobPaths.For(berthOptions.Value.JobsRoot, id).Directory);
+        try
+        {
+            await engine.RemoveImageAsync(HardeningProfile.ImageTag(id), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.DeleteFilesFailed(logger, id, e);
+        }
+        return true;
+    }
+
+    internal static JobLimits ResolveLimits(LimitsRequest request, LimitsOptions limits)
+    {
+        var timeout = request.TimeoutSeconds ?? limits.DefaultTimeoutSeconds;
+        var memory = request.MemoryMb ?? limits.DefaultMemoryMb;
+        var cpus = request.Cpus ?? limits.DefaultCpus;
+        if (timeout < 1)
+        {
+            throw new RequestRejectedException(422, "limits.timeoutSeconds must be at least 1", "limits.timeoutSeconds");
+        }
+        if (timeout > limits.MaxTimeoutSeconds)
+        {
+            throw new RequestRejectedException(422, $"limits.timeoutSeconds {timeout} exceeds the server maximum of {limits.MaxTimeoutSeconds}", "limits.timeoutSeconds");
+        }
+        if (memory < LimitsOptions.MinMemoryMb)
+        {
+            throw new RequestRejectedException(422, $"limits.memoryMb must be at least {LimitsOptions.MinMemoryMb}", "limits.memoryMb");
+        }
+        if (memory > limits.MaxMemoryMb)
+        {
+            throw new RequestRejectedException(422, $"limits.memoryMb {memory} exceeds the server maximum of {limits.MaxMemoryMb}", "limits.memoryMb");
+        }
+        if (!double.IsFinite(cpus) || cpus < 0.01)
+        {
+            throw new RequestRejectedException(422, "limits.cpus must be at least 0.01", "limits.cpus");
+        }
+        if (cpus > limits.MaxCpus)
+        {
+            throw new RequestRejectedException(422, string.Create(CultureInfo.InvariantCulture, $"limits.cpus {cpus} exceeds the server maximum of {limits.MaxCpus}"), "limits.cpus");
+        }
+        return new JobLimits(timeout, memory, cpus);
+    }
+
+    private static string? CheckName(string? name)
+    {
+        if (name is null)
+        {
+            return null;
+        }
+        if (name.Length > MaxNameLength)
+        {
+            throw new RequestRejectedException(422, $"name is longer than {MaxNameLength} characters", "name");
+        }
+        if (name.Any(char.IsControl))
+        {
+            throw new RequestRejectedException(422, "name must not contain control characters", "name");
+        }
+        return name.Length == 0 ? null : name;
+    }
+
+    private static RequestRejectedException QueueFull(int cap) =>
+        new(503, $"the queue is full ({cap} jobs waiting, Berth:QueueCap); retry later");
+
+    private void TryDeleteDirectory(string id, string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.DeleteFilesFailed(logger, id, e);
+        }
+    }
+}

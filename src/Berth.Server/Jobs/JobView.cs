@@ -1,0 +1,40 @@
+using Berth.Server.Dockerfiles;
+
+namespace Berth.Server.Jobs;
+
+/// <summary>The job as clients see it (<c>GET /api/v1/jobs/{id}</c>).</summary>
+public sealed record JobView(
+    string Id,
+    string? Name,
+    JobStatus Status,
+    double? Performance,
+    JobFailure? Failure,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    IReadOnlyList<StageView> Stages,
+    string? ImageId,
+    long? ExitCode,
+    IReadOnlyList<LintFinding> Lint,
+    JobLimits Limits)
+{
+    public static JobView From(Job job) => new(
+        job.Id,
+        job.Name,
+        job.Status,
+        job.Performance,
+        job.Failure,
+        job.CreatedAt,
+        job.StartedAt,
+        job.FinishedAt,
+        job.Stages.Select(s => new StageView(s.Name, s.Status, s.StartedAt, s.FinishedAt)).ToList(),
+        job.ImageId,
+        job.ExitCode,
+        job.Lint,
+        job.Limits);
+}
+
+public sealed record StageView(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>One page of jobs, newest first; pass <see cref="Next"/> as <c>after</c> for the next page.</summary>
+public sealed record JobPage(IReadOnlyList<JobView> Items, string? Next);

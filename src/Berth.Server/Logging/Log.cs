@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Server.Logging;
+
+/// <summary>Every log line Berth writes about jobs. Job lines also carry JobId and CorrelationId in their scope.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Job {JobId} accepted ({Name})")]
+    public static partial void JobAccepted(ILogger logger, string jobId, string? name);
+
+    [LoggerMessage(2, LogLevel.Information, "Job {JobId} started attempt {Attempt}")]
+    public static partial void JobStarted(ILogger logger, string jobId, int attempt);
+
+    [LoggerMessage(3, LogLevel.Information, "Job {JobId} stage {Stage} started")]
+    public static partial void StageStarted(ILogger logger, string jobId, string stage);
+
+    [LoggerMessage(4, LogLevel.Information, "Job {JobId} succeeded with performance {Performance}")]
+    public static partial void JobSucceeded(ILogger logger, string jobId, double? performance);
+
+    [LoggerMessage(5, LogLevel.Information, "Job {JobId} failed: {Reason}: {Message}")]
+    public static partial void JobFailed(ILogger logger, string jobId, string reason, string message);
+
+    [LoggerMessage(6, LogLevel.Information, "Job {JobId} canceled")]
+    public static partial void JobCanceled(ILogger logger, string jobId);
+
+    [LoggerMessage(7, LogLevel.Error, "Job {JobId} failed with an internal error")]
+    public static partial void JobCrashed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Job {JobId} clean-up failed")]
+    public static partial void CleanupFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Job {JobId} was {Status} when the server stopped; re-queued")]
+    public static partial void JobRequeued(ILogger logger, string jobId, string status);
+
+    [LoggerMessage(10, LogLevel.Warning, "Job {JobId} was interrupted again; failed as interrupted")]
+    public static partial void JobInterrupted(ILogger logger, string jobId);
+
+    [LoggerMessage(11, LogLevel.Information, "Removed container {ContainerId} left by job {JobId}")]
+    public static partial void OrphanRemoved(ILogger logger, string containerId, string jobId);
+
+    [LoggerMessage(12, LogLevel.Error, "Start-up recovery could not reach the engine; leftover containers are removed when their jobs run again")]
+    public static partial void RecoveryEngineUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Error, "Worker loop error; retrying")]
+    public static partial void WorkerError(ILogger logger, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Information, "Berth ready: {Workers} workers, data in {DataRoot}")]
+    public static partial void Ready(ILogger logger, int workers, string dataRoot);
+
+    [LoggerMessage(15, LogLevel.Information, "Job {JobId} cancel requested")]
+    public static partial void CancelRequested(ILogger logger, string jobId);
+
+    [LoggerMessage(16, LogLevel.Warning, "Job {JobId}: could not delete its files")]
+    public static partial void DeleteFilesFailed(ILogger logger, string jobId, Exception exception);
+}

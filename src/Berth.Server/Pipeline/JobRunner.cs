@@ -1,0 +1,208 @@
+using Berth.Server.Configuration;
+using Berth.Server.Docker;
+using Berth.Server.Jobs;
+using Berth.Server.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Pipeline;
+
+/// <summary>
+/// The workers: each claims the oldest queued job, runs it through <see cref="JobPipeline"/>, saves
+/// every transition, and always cleans up. At start-up it first recovers what a previous process left.
+/// </summary>
+public sealed class JobRunner(
+    IJobStore store,
+    JobPipeline pipeline,
+    DockerEngine engine,
+    ActiveJobs active,
+    QueueSignal signal,
+    IOptions<BerthOptions> options,
+    IOptions<BuildOptions> buildOptions,
+    TimeProvider time,
+    ILogger<JobRunner> logger) : BackgroundService
+{
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RecoverAsync(stoppingToken);
+        Log.Ready(logger, options.Value.Workers, options.Value.DataRoot);
+        var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken));
+        await Task.WhenAll(workers);
+    }
+
+    /// <summary>
+    /// Jobs left in an active state by a previous process: their containers go; each job is re-queued
+    /// once, and failed as <c>interrupted</c> the second time. Containers of jobs that are not active go too.
+    /// </summary>
+    internal async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var leftovers = await store.ListActiveAsync(cancellationToken);
+        foreach (var job in leftovers)
+        {
+            using var scope = BeginScope(job);
+            if (job.Attempts >= 2)
+            {
+                Log.JobInterrupted(logger, job.Id);
+                await store.SaveAsync(Finish(job with
+                {
+                    Status = JobStatus.Failed,
+                    Failure = new JobFailure(FailureReasons.Interrupted,
+                        $"the server stopped while this job was {job.Status.ToWire()}, twice; it was not retried again"),
+                }), cancellationToken);
+            }
+            else
+            {
+                Log.JobRequeued(logger, job.Id, job.Status.ToWire());
+                await store.SaveAsync(Requeued(job), cancellationToken);
+            }
+        }
+
+        try
+        {
+            foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(cancellationToken))
+            {
+                if (!active.IsActive(jobId))
+                {
+                    await engine.RemoveContainerAsync(containerId, cancellationToken);
+                    Log.OrphanRemoved(logger, containerId, jobId);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.RecoveryEngineUnavailable(logger, e);
+        }
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var job = await store.ClaimNextAsync(pipeline.Stages[0].Status, time.GetUtcNow(), stoppingToken);
+                if (job is null)
+                {
+                    await signal.WaitAsync(IdlePoll, stoppingToken);
+                    continue;
+                }
+                await RunAsync(job, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.WorkerError(logger, e);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    internal async Task RunAsync(Job claimed, CancellationToken stoppingToken)
+    {
+        using var scope = BeginScope(claimed);
+        using var userCancel = active.Register(claimed.Id);
+        using var jobToken = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, userCancel.Token);
+        var paths = JobPaths.For(options.Value.JobsRoot, claimed.Id);
+        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null }, paths);
+        Log.JobStarted(logger, claimed.Id, claimed.Attempts);
+        IJobStage? current = null;
+        try
+        {
+            foreach (var stage in pipeline.Stages)
+            {
+                current = stage;
+                Log.StageStarted(logger, claimed.Id, stage.Name);
+                context.Job = context.Job.WithStage(stage.Name, StageStatus.Running, time.GetUtcNow()) with { Status = stage.Status };
+                await store.SaveAsync(context.Job, CancellationToken.None);
+                await stage.ExecuteAsync(context, jobToken.Token);
+                context.Job = context.Job.WithStage(stage.Name, StageStatus.Succeeded, time.GetUtcNow());
+            }
+            context.Job = Finish(context.Job with { Status = JobStatus.Succeeded });
+            Log.JobSucceeded(logger, claimed.Id, context.Job.Performance);
+        }
+        catch (JobFailedException e)
+        {
+            context.Job = Fail(context.Job, current, e.ToFailure());
+            Log.JobFailed(logger, claimed.Id, e.Reason, e.Message);
+        }
+        catch (OperationCanceledException) when (userCancel.IsCancellationRequested)
+        {
+            context.Job = Finish(MarkRest(context.Job, current, StageStatus.Canceled) with { Status = JobStatus.Canceled });
+            Log.JobCanceled(logger, claimed.Id);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The server is stopping: the job is not lost, it runs again on the next start.
+            context.Job = Requeued(context.Job) with { Attempts = Math.Max(0, context.Job.Attempts - 1) };
+            Log.JobRequeued(logger, claimed.Id, claimed.Status.ToWire());
+        }
+        catch (Exception e)
+        {
+            Log.JobCrashed(logger, claimed.Id, e);
+            context.Job = Fail(context.Job, current, new JobFailure(FailureReasons.InternalError,
+                $"Berth hit an internal error during the {current?.Name ?? "setup"} stage ({e.GetType().Name}: {e.Message}); the operator's log has details"));
+        }
+        finally
+        {
+            active.Unregister(claimed.Id);
+            await CleanUpAsync(claimed.Id);
+        }
+        await store.SaveAsync(context.Job, CancellationToken.None);
+    }
+
+    /// <summary>Removes the job's containers always, and its image unless Build:KeepImages.</summary>
+    private async Task CleanUpAsync(string jobId)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await engine.RemoveJobContainersAsync(jobId, timeout.Token);
+            if (!buildOptions.Value.KeepImages)
+            {
+                await engine.RemoveImageAsync(HardeningProfile.ImageTag(jobId), timeout.Token);
+            }
+        }
+        catch (Exception e)
+        {
+            Log.CleanupFailed(logger, jobId, e);
+        }
+    }
+
+    private Job Fail(Job job, IJobStage? stage, JobFailure failure) =>
+        Finish(MarkRest(job, stage, StageStatus.Failed) with { Status = JobStatus.Failed, Failure = failure });
+
+    /// <summary>The current stage gets <paramref name="status"/>; the stages after it are skipped.</summary>
+    private Job MarkRest(Job job, IJobStage? stage, StageStatus status)
+    {
+        var now = time.GetUtcNow();
+        if (stage is not null)
+        {
+            job = job.WithStage(stage.Name, status, now);
+        }
+        return job with
+        {
+            Stages = job.Stages.Select(s => s.Status == StageStatus.Pending ? s with { Status = StageStatus.Skipped } : s).ToList(),
+        };
+    }
+
+    private Job Finish(Job job) => job with { FinishedAt = time.GetUtcNow() };
+
+    private Job Requeued(Job job) => job with
+    {
+        Status = JobStatus.Queued,
+        StartedAt = null,
+        FinishedAt = null,
+        Failure = null,
+        Performance = null,
+        ExitCode = null,
+        ImageId = null,
+        Stages = pipeline.InitialStages(),
+    };
+
+    private IDisposable? BeginScope(Job job) =>
+        logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = job.Id, ["CorrelationId"] = job.CorrelationId });
+}

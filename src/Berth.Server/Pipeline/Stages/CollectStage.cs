@@ -1,0 +1,17 @@
+using Berth.Server.Jobs;
+
+namespace Berth.Server.Pipeline.Stages;
+
+/// <summary>Reads the float <c>perf</c> the job wrote to /data/perf.json (see <see cref="PerfFileReader"/>).</summary>
+public sealed class CollectStage : IJobStage
+{
+    public string Name => "collect";
+
+    public JobStatus Status => JobStatus.Running;
+
+    public Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        context.Job = context.Job with { Performance = PerfFileReader.Read(context.Paths.Data) };
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,26 @@
+using Berth.Server.Configuration;
+using Berth.Server.Http;
+using Berth.Server.Jobs;
+using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddBerth();
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.Services.ConfigureHttpJsonOptions(o => JobJson.Configure(o.SerializerOptions));
+builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+    (builder.Configuration.GetValue<long?>("Limits:MaxContextMb") ?? new LimitsOptions().MaxContextMb) * 1024 * 1024 + 4 * 1024 * 1024);
+
+var app = builder.Build();
+await app.Services.GetRequiredService<IJobStore>().InitializeAsync(CancellationToken.None);
+Directory.CreateDirectory(app.Services.GetRequiredService<IOptions<BerthOptions>>().Value.JobsRoot);
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseCorrelationId();
+app.MapOpenApi();
+app.MapScalarApiReference("/docs");
+app.MapHealthEndpoints();
+app.MapJobEndpoints();
+app.Run();

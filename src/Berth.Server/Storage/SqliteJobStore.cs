@@ -1,0 +1,253 @@
+using System.Globalization;
+using System.Text.Json;
+using Berth.Server.Configuration;
+using Berth.Server.Dockerfiles;
+using Berth.Server.Jobs;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Storage;
+
+/// <summary>The embedded job store: one SQLite file (WAL) under <c>Berth:DataRoot</c>.</summary>
+public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
+{
+    private const string Columns =
+        "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
+        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts";
+
+    private static readonly string Terminal = "('succeeded','failed','canceled')";
+
+    private readonly string _connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = options.Value.DatabasePath,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        DefaultTimeout = 30,
+        Pooling = true,
+    }.ToString();
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(options.Value.DatabasePath)!);
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS jobs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                name TEXT,
+                status TEXT NOT NULL,
+                limits TEXT NOT NULL,
+                correlation_id TEXT,
+                created_at TEXT NOT NULL,
+                started_at TEXT,
+                finished_at TEXT,
+                performance REAL,
+                failure_reason TEXT,
+                failure_message TEXT,
+                stages TEXT NOT NULL,
+                image_id TEXT,
+                exit_code INTEGER,
+                lint TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs(status, seq);
+            CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+            """, cancellationToken);
+    }
+
+    public async Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            INSERT INTO jobs (id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance,
+                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts)
+            SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
+                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts
+            WHERE (SELECT COUNT(*) FROM jobs WHERE status = 'queued') < @cap
+            RETURNING seq;
+            """;
+        Bind(command, job);
+        command.Parameters.AddWithValue("@cap", queueCap);
+        var seq = await command.ExecuteScalarAsync(cancellationToken);
+        return seq is null ? null : job with { Sequence = Convert.ToInt64(seq, CultureInfo.InvariantCulture) };
+    }
+
+    public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM jobs WHERE id = @id";
+        command.Parameters.AddWithValue("@id", id);
+        return (await ReadAllAsync(command, cancellationToken)) is [var first, ..] ? first : null;
+    }
+
+    public async Task<IReadOnlyList<Job>> ListAsync(JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {Columns} FROM jobs
+            WHERE (@status IS NULL OR status = @status)
+              AND (@after IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after))
+            ORDER BY seq DESC LIMIT @limit
+            """;
+        command.Parameters.AddWithValue("@status", (object?)status?.ToWire() ?? DBNull.Value);
+        command.Parameters.AddWithValue("@after", (object?)afterId ?? DBNull.Value);
+        command.Parameters.AddWithValue("@limit", limit);
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public async Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            UPDATE jobs SET status = @status, started_at = @now, attempts = attempts + 1
+            WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) AND status = 'queued'
+            RETURNING {Columns}
+            """;
+        command.Parameters.AddWithValue("@status", status.ToWire());
+        command.Parameters.AddWithValue("@now", Format(now));
+        return (await ReadAllAsync(command, cancellationToken)) is [var first, ..] ? first : null;
+    }
+
+    public async Task SaveAsync(Job job, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            UPDATE jobs SET name = @name, status = @status, limits = @limits, correlation_id = @correlation_id,
+                created_at = @created_at, started_at = @started_at, finished_at = @finished_at, performance = @performance,
+                failure_reason = @failure_reason, failure_message = @failure_message, stages = @stages, image_id = @image_id,
+                exit_code = @exit_code, lint = @lint, attempts = @attempts
+            WHERE id = @id AND status NOT IN {Terminal}
+            """;
+        Bind(command, job);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> CancelIfQueuedAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE jobs SET status = 'canceled', finished_at = @now,
+                stages = (SELECT json_group_array(json_set(value, '$.status', 'skipped')) FROM json_each(jobs.stages))
+            WHERE id = @id AND status = 'queued'
+            """;
+        command.Parameters.AddWithValue("@id", id);
+        command.Parameters.AddWithValue("@now", Format(now));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<bool> DeleteIfTerminalAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"DELETE FROM jobs WHERE id = @id AND status IN {Terminal}";
+        command.Parameters.AddWithValue("@id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN ('linting','building','running') ORDER BY seq";
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public async Task<int> CountQueuedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM jobs WHERE status = 'queued'";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
+    public async Task CheckWritableAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, "INSERT OR REPLACE INTO probe (id, at) VALUES (1, datetime('now'))", cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void Bind(SqliteCommand command, Job job)
+    {
+        var p = command.Parameters;
+        p.AddWithValue("@id", job.Id);
+        p.AddWithValue("@name", (object?)job.Name ?? DBNull.Value);
+        p.AddWithValue("@status", job.Status.ToWire());
+        p.AddWithValue("@limits", JsonSerializer.Serialize(job.Limits, JobJson.Options));
+        p.AddWithValue("@correlation_id", (object?)job.CorrelationId ?? DBNull.Value);
+        p.AddWithValue("@created_at", Format(job.CreatedAt));
+        p.AddWithValue("@started_at", job.StartedAt is { } s ? Format(s) : DBNull.Value);
+        p.AddWithValue("@finished_at", job.FinishedAt is { } f ? Format(f) : DBNull.Value);
+        p.AddWithValue("@performance", (object?)job.Performance ?? DBNull.Value);
+        p.AddWithValue("@failure_reason", (object?)job.Failure?.Reason ?? DBNull.Value);
+        p.AddWithValue("@failure_message", (object?)job.Failure?.Message ?? DBNull.Value);
+        p.AddWithValue("@stages", JsonSerializer.Serialize(job.Stages, JobJson.Options));
+        p.AddWithValue("@image_id", (object?)job.ImageId ?? DBNull.Value);
+        p.AddWithValue("@exit_code", (object?)job.ExitCode ?? DBNull.Value);
+        p.AddWithValue("@lint", JsonSerializer.Serialize(job.Lint, JobJson.Options));
+        p.AddWithValue("@attempts", job.Attempts);
+    }
+
+    private static async Task<IReadOnlyList<Job>> ReadAllAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var jobs = new List<Job>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            jobs.Add(Read(reader));
+        }
+        return jobs;
+    }
+
+    private static Job Read(SqliteDataReader r)
+    {
+        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        DateTimeOffset? Time(int i) => r.IsDBNull(i) ? null : Parse(r.GetString(i));
+        if (!JobStatusExtensions.TryParseWire(r.GetString(3), out var status))
+        {
+            throw new InvalidDataException($"job {r.GetString(1)} has an unknown status '{r.GetString(3)}' in the database");
+        }
+        var failureReason = Text(10);
+        return new Job(
+            Id: r.GetString(1),
+            Sequence: r.GetInt64(0),
+            Name: Text(2),
+            Status: status,
+            Limits: JsonSerializer.Deserialize<JobLimits>(r.GetString(4), JobJson.Options)!,
+            CorrelationId: Text(5),
+            CreatedAt: Parse(r.GetString(6)),
+            StartedAt: Time(7),
+            FinishedAt: Time(8),
+            Performance: r.IsDBNull(9) ? null : r.GetDouble(9),
+            Failure: failureReason is null ? null : new JobFailure(failureReason, Text(11) ?? ""),
+            Stages: JsonSerializer.Deserialize<List<StageState>>(r.GetString(12), JobJson.Options)!,
+            ImageId: Text(13),
+            ExitCode: r.IsDBNull(14) ? null : r.GetInt64(14),
+            Lint: JsonSerializer.Deserialize<List<LintFinding>>(r.GetString(15), JobJson.Options)!,
+            Attempts: r.GetInt32(16));
+    }
+
+    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string value) =>
+        DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+}
