@@ -100,9 +100,13 @@ public static class BuildContextPacker
         {
             throw;
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException)
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or InvalidOperationException)
         {
             throw new RequestRejectedException(400, $"the context is not a readable .tar or .tar.gz archive: {e.Message}");
+        }
+        if (entries == 0)
+        {
+            throw new RequestRejectedException(400, "the context archive holds no entries (or is not a .tar or .tar.gz archive)");
         }
         return dockerfile;
     }
@@ -197,9 +201,12 @@ public static class BuildContextPacker
             ModificationTime = entry.ModificationTime,
             Uid = entry.Uid,
             Gid = entry.Gid,
-            DataStream = entry.DataStream,
         };
-        if (entry.EntryType is TarEntryType.SymbolicLink)
+        if (copy.EntryType is TarEntryType.RegularFile)
+        {
+            copy.DataStream = entry.DataStream;
+        }
+        else if (entry.EntryType is TarEntryType.SymbolicLink)
         {
             copy.LinkName = entry.LinkName;
         }

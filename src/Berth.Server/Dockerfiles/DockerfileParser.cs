@@ -143,15 +143,11 @@ public static partial class DockerfileParser
             return null;
         }
 
-        IReadOnlyList<string>? execForm = null;
-        if (ExecFormKeywords.Contains(keyword) && rest.StartsWith('['))
+        var execForm = ExecFormKeywords.Contains(keyword) && rest.StartsWith('[') ? TryParseJsonArray(rest) : null;
+        if (execForm is null && keyword == "SHELL")
         {
-            execForm = TryParseJsonArray(rest);
-            if (execForm is null && keyword == "SHELL")
-            {
-                errors.Add(new ParseError(line, "SHELL requires the JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
-                return null;
-            }
+            errors.Add(new ParseError(line, "SHELL requires the JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
+            return null;
         }
 
         var heredocs = new List<Heredoc>();

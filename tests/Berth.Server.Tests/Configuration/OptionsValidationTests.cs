@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+using Berth.Server.Configuration;
+
+namespace Berth.Server.Tests.Configuration;
+
+public sealed class OptionsValidationTests
+{
+    private static List<ValidationResult> Validate(object options)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        return results;
+    }
+
+    [Fact]
+    public void Defaults_AreValid()
+    {
+        Assert.Empty(Validate(new BerthOptions()));
+        Assert.Empty(Validate(new LimitsOptions()));
+        Assert.Empty(Validate(new BuildOptions()));
+        Assert.Empty(Validate(new SandboxOptions()));
+    }
+
+    [Fact]
+    public void Limits_DefaultAboveMaximum_IsRejected()
+    {
+        var results = Validate(new LimitsOptions { DefaultMemoryMb = 8192, MaxMemoryMb = 4096 });
+        Assert.Contains(results, r => r.ErrorMessage!.Contains("DefaultMemoryMb must not exceed", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("host")]
+    [InlineData("container:x")]
+    public void Build_HostNetwork_IsRejected(string network) =>
+        Assert.NotEmpty(Validate(new BuildOptions { Network = network }));
+
+    [Fact]
+    public void Sandbox_RootUid_IsRejected() =>
+        Assert.NotEmpty(Validate(new SandboxOptions { Uid = 0 }));
+
+    [Fact]
+    public void Berth_ZeroWorkers_IsRejected() =>
+        Assert.NotEmpty(Validate(new BerthOptions { Workers = 0 }));
+}

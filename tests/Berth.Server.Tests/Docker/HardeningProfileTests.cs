@@ -1,0 +1,55 @@
+using Berth.Server.Configuration;
+using Berth.Server.Docker;
+using Berth.Server.Jobs;
+
+namespace Berth.Server.Tests.Docker;
+
+public sealed class HardeningProfileTests
+{
+    private static readonly HardeningProfile Profile = new(new SandboxOptions(), new LimitsOptions(), new BuildOptions());
+
+    [Fact]
+    public void ForRun_AppliesEveryControl()
+    {
+        var spec = Profile.ForRun("abc", "sha256:img", new JobLimits(30, 128, 0.5), "/var/lib/berth/jobs/abc/data");
+        var host = spec.HostConfig;
+
+        Assert.Equal("65534:65534", spec.User);
+        Assert.Equal("abc", spec.Labels[HardeningProfile.JobLabel]);
+        Assert.True(spec.NetworkDisabled);
+        Assert.Equal("none", host.NetworkMode);
+        Assert.Equal(["ALL"], host.CapDrop);
+        Assert.Empty(host.CapAdd);
+        Assert.Contains("no-new-privileges:true", host.SecurityOpt);
+        Assert.False(host.Privileged);
+        Assert.True(host.ReadonlyRootfs);
+        Assert.StartsWith("rw,nosuid,nodev,noexec,size=64m", host.Tmpfs["/tmp"], StringComparison.Ordinal);
+        Assert.Equal("none", host.IpcMode);
+        Assert.Equal(256, host.PidsLimit);
+        Assert.Equal(128L * 1024 * 1024, host.Memory);
+        Assert.Equal(host.Memory, host.MemorySwap);
+        Assert.Equal(500_000_000, host.NanoCPUs);
+        Assert.Contains(host.Ulimits, u => u.Name == "fsize" && u.Hard == 256L * 1024 * 1024);
+        Assert.Contains(host.Ulimits, u => u.Name == "nofile" && u.Hard == 1024);
+        Assert.True(host.Init);
+        Assert.Equal("json-file", host.LogConfig.Type);
+        Assert.Equal("8m", host.LogConfig.Config["max-size"]);
+        var mount = Assert.Single(host.Mounts);
+        Assert.Equal(("bind", "/var/lib/berth/jobs/abc/data", "/data", false), (mount.Type, mount.Source, mount.Target, mount.ReadOnly));
+        Assert.Null(host.Binds);
+    }
+
+    [Fact]
+    public void ForBuild_LimitsRunStepsAndNeverUsesHostNetwork()
+    {
+        var build = Profile.ForBuild("abc");
+
+        Assert.Equal(["berth/job-abc"], build.Tags);
+        Assert.Equal("abc", build.Labels[HardeningProfile.JobLabel]);
+        Assert.Equal("none", build.NetworkMode);
+        Assert.True(build.ForceRemove);
+        Assert.Equal(2048L * 1024 * 1024, build.Memory);
+        Assert.Equal(build.Memory, build.MemorySwap);
+        Assert.Equal(200_000, build.CPUQuota);
+    }
+}
