@@ -9,6 +9,6 @@ dotnet build Berth.slnx -c Release --nologo -v quiet -clp:ErrorsOnly
 status=0
 for project in tests/*/*.csproj; do
   echo "==> $project"
-  dotnet test "$project" -c Release --no-build --nologo --logger "console;verbosity=normal" "$@" || status=1
+  dotnet test "$project" -c Release --no-build --nologo --logger "console;verbosity=minimal" "$@" || status=1
 done
 exit $status

@@ -92,6 +92,22 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
             .Select(c => (c.ID, c.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
             .ToList();
 
+    /// <summary>Every image carrying Berth's job label, as (tag or id, job id).</summary>
+    public async Task<IReadOnlyList<(string Reference, string JobId)>> ListJobImagesAsync(CancellationToken cancellationToken)
+    {
+        var images = await client.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [HardeningProfile.JobLabel] = true },
+            },
+        }, cancellationToken);
+        return images
+            .Select(i => (Reference: i.RepoTags?.FirstOrDefault(t => t.StartsWith("berth/job-", StringComparison.Ordinal)) ?? i.ID,
+                          JobId: i.Labels is not null && i.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
+            .ToList();
+    }
+
     public async Task RemoveContainerAsync(string id, CancellationToken cancellationToken)
     {
         try

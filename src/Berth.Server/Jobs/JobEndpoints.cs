@@ -19,9 +19,12 @@ public static partial class JobEndpoints
     public static IEndpointRouteBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/api/v1/jobs").WithTags("Jobs");
+        // No .Accepts(): its content-type filter would answer 415 before the handler can say why.
         jobs.MapPost("/", Submit)
-            .Accepts<SubmitJobRequest>("application/json", "text/plain", "multipart/form-data")
-            .WithSummary("Submit a Dockerfile (text/plain body, JSON, or multipart with an optional context archive)")
+            .WithSummary("Submit a Dockerfile")
+            .WithDescription("Three forms: a text/plain body holding the Dockerfile; application/json " +
+                "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\"}}; or multipart/form-data " +
+                "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb' and 'cpus'.")
             .DisableAntiforgery();
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");

@@ -35,8 +35,8 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Warning, "Job {JobId} was interrupted again; failed as interrupted")]
     public static partial void JobInterrupted(ILogger logger, string jobId);
 
-    [LoggerMessage(11, LogLevel.Information, "Removed container {ContainerId} left by job {JobId}")]
-    public static partial void OrphanRemoved(ILogger logger, string containerId, string jobId);
+    [LoggerMessage(11, LogLevel.Information, "Removed {Resource} left by job {JobId}")]
+    public static partial void OrphanRemoved(ILogger logger, string resource, string jobId);
 
     [LoggerMessage(12, LogLevel.Error, "Start-up recovery could not reach the engine; leftover containers are removed when their jobs run again")]
     public static partial void RecoveryEngineUnavailable(ILogger logger, Exception exception);

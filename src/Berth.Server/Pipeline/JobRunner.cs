@@ -33,7 +33,8 @@ public sealed class JobRunner(
 
     /// <summary>
     /// Jobs left in an active state by a previous process: their containers go; each job is re-queued
-    /// once, and failed as <c>interrupted</c> the second time. Containers of jobs that are not active go too.
+    /// once, and failed as <c>interrupted</c> the second time. Containers and images of jobs that are not
+    /// active go too (images are kept for stored jobs when Build:KeepImages is set).
     /// </summary>
     internal async Task RecoverAsync(CancellationToken cancellationToken)
     {
@@ -66,6 +67,15 @@ public sealed class JobRunner(
                 {
                     await engine.RemoveContainerAsync(containerId, cancellationToken);
                     Log.OrphanRemoved(logger, containerId, jobId);
+                }
+            }
+            foreach (var (image, jobId) in await engine.ListJobImagesAsync(cancellationToken))
+            {
+                var keep = buildOptions.Value.KeepImages && await store.GetAsync(jobId, cancellationToken) is not null;
+                if (!keep && !active.IsActive(jobId))
+                {
+                    await engine.RemoveImageAsync(image, cancellationToken);
+                    Log.OrphanRemoved(logger, image, jobId);
                 }
             }
         }

@@ -1,0 +1,57 @@
+namespace Berth.Server.IntegrationTests.Infrastructure;
+
+/// <summary>One shared Berth server for the tests of the "berth" collection.</summary>
+public sealed class BerthFixture : IAsyncLifetime
+{
+    public static readonly IReadOnlyDictionary<string, string> Settings = new Dictionary<string, string>
+    {
+        ["Berth:Workers"] = "4",
+        ["Berth:LogCapKb"] = "64",
+        ["Limits:MaxTimeoutSeconds"] = "120",
+        ["Limits:DefaultTimeoutSeconds"] = "60",
+        ["Limits:MaxMemoryMb"] = "1024",
+        ["Limits:DefaultMemoryMb"] = "256",
+        ["Limits:MaxContextMb"] = "2",
+        ["Limits:KillGraceSeconds"] = "1",
+        ["Build:TimeoutSeconds"] = "120",
+    };
+
+    public BerthProcess Server { get; private set; } = null!;
+
+    public Docker Docker { get; } = new();
+
+    public BerthApi Api => new(Server.Client);
+
+    public async Task InitializeAsync() =>
+        Server = await BerthProcess.StartAsync(TempRoot.Create("shared"), Settings);
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Docker.Dispose();
+        TempRoot.DeleteAll();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class BerthCollection : ICollectionFixture<BerthFixture>
+{
+    public const string Name = "berth";
+}
+
+public static class TempRoot
+{
+    /// <summary>A fresh data root under /tmp for one server.</summary>
+    public static string Create(string label) =>
+        Directory.CreateTempSubdirectory($"{Prefix}{label}-").FullName;
+
+    private const string Prefix = "berth-it-";
+
+    public static void DeleteAll()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Berth.Server.IntegrationTests.Infrastructure;
+
+/// <summary>A real Berth server process on a loopback port, with its own data root.</summary>
+public sealed class BerthProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _logPath;
+
+    private BerthProcess(Process process, Uri baseAddress, string dataRoot, string logPath)
+    {
+        _process = process;
+        _logPath = logPath;
+        DataRoot = dataRoot;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public HttpClient Client { get; }
+
+    public string DataRoot { get; }
+
+    public string Log => File.Exists(_logPath) ? File.ReadAllText(_logPath) : "";
+
+    /// <summary>Starts the server and waits until /readyz answers 200.</summary>
+    public static async Task<BerthProcess> StartAsync(string dataRoot, IReadOnlyDictionary<string, string> settings, int? port = null)
+    {
+        Directory.CreateDirectory(dataRoot);
+        var url = $"http://127.0.0.1:{port ?? FreePort()}";
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(ServerDll());
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(url);
+        start.ArgumentList.Add($"--Berth:DataRoot={dataRoot}");
+        foreach (var (key, value) in settings)
+        {
+            start.ArgumentList.Add($"--{key}={value}");
+        }
+        var logPath = Path.Combine(dataRoot, $"server-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var server = new BerthProcess(process, new Uri(url), dataRoot, logPath);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"Berth exited with code {process.ExitCode}:\n{server.Log}");
+            }
+            try
+            {
+                using var ready = await server.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (ready.StatusCode == HttpStatusCode.OK)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"Berth did not become ready:\n{server.Log}");
+    }
+
+    public int Port => Client.BaseAddress!.Port;
+
+    /// <summary>SIGKILL: the process gets no chance to clean up.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM and a graceful stop (running jobs are stopped and re-queued); SIGKILL after 20 s.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        _process.Dispose();
+        Client.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>src/Berth.Server/bin/&lt;Configuration&gt;/net10.0/Berth.Server.dll, built with this test project.</summary>
+    private static string ServerDll()
+    {
+        var here = AppContext.BaseDirectory; // tests/Berth.Server.IntegrationTests/bin/<Configuration>/net10.0/
+        var configuration = new DirectoryInfo(here).Parent!.Name;
+        var root = new DirectoryInfo(here);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Berth.slnx")))
+        {
+            root = root.Parent;
+        }
+        var dll = Path.Combine(root!.FullName, "src", "Berth.Server", "bin", configuration, "net10.0", "Berth.Server.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
+    }
+}

@@ -1,0 +1,46 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.Server.IntegrationTests.Infrastructure;
+
+/// <summary>Direct engine access, to check what Berth left behind.</summary>
+public sealed class Docker : IDisposable
+{
+    private readonly IDockerClient _client = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
+
+    public async Task<IList<ContainerListResponse>> JobContainersAsync(string jobId) =>
+        await _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"berth.job={jobId}"] = true } },
+        });
+
+    /// <summary>Waits until the job's container exists (the run stage starts before the container does).</summary>
+    public async Task WaitForJobContainerAsync(string jobId)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if ((await JobContainersAsync(jobId)).Count > 0)
+            {
+                return;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail($"no container appeared for job {jobId}");
+    }
+
+    public async Task<bool> ImageExistsAsync(string reference)
+    {
+        try
+        {
+            await _client.Images.InspectImageAsync(reference);
+            return true;
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}

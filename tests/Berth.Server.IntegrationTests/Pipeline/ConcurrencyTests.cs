@@ -1,0 +1,38 @@
+using Berth.Server.IntegrationTests.Infrastructure;
+using Berth.Server.Jobs;
+using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;
+
+namespace Berth.Server.IntegrationTests.Pipeline;
+
+[Collection(BerthCollection.Name)]
+public sealed class ConcurrencyTests(BerthFixture fixture)
+{
+    [Fact]
+    public async Task Submit_TenJobsAtOnce_AllFinishWithTheirOwnData()
+    {
+        var submitted = await Task.WhenAll(Enumerable.Range(1, 10).Select(i =>
+            fixture.Api.SubmitAsync(Busybox($"test ! -e /data/perf.json && echo '{{\"perf\": {i}}}' > /data/perf.json"))));
+
+        var jobs = await Task.WhenAll(submitted.Select(j => fixture.Api.WaitTerminalAsync(j.Id, 180)));
+
+        Assert.All(jobs, j => Assert.Equal(JobStatus.Succeeded, j.Status));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (double)i), jobs.Select(j => j.Performance!.Value));
+    }
+
+    [Fact]
+    public async Task Cancel_RunningJob_StopsItsContainer()
+    {
+        var accepted = await fixture.Api.SubmitAsync(Busybox("sleep 300"));
+        await fixture.Api.WaitAsync(accepted.Id, j => j.Stages.Any(s => s.Name == "run" && s.Status == StageStatus.Running));
+        await fixture.Docker.WaitForJobContainerAsync(accepted.Id);
+
+        using var response = await fixture.Api.Client.PostAsync(new Uri($"/api/v1/jobs/{accepted.Id}/cancel", UriKind.Relative), null);
+        await AcceptedAsync(response);
+        var job = await fixture.Api.WaitTerminalAsync(accepted.Id, 30);
+
+        Assert.Equal(JobStatus.Canceled, job.Status);
+        Assert.Equal(StageStatus.Canceled, job.Stages.Single(s => s.Name == "run").Status);
+        Assert.Empty(await fixture.Docker.JobContainersAsync(accepted.Id));
+        Assert.True(job.FinishedAt - job.StartedAt < TimeSpan.FromSeconds(60));
+    }
+}
