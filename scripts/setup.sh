@@ -11,8 +11,10 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && [ -n "$(dpkg -l busybox-static 2>/dev/null | grep '^ii')" ] || need_pkgs+=(busybox-static)
+command -v docker >/dev/null 2>&1 || need_pkgs+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || need_pkgs+=(busybox-static)
 command -v mmdebstrap >/dev/null 2>&1 || need_pkgs+=(mmdebstrap)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_pkgs+=(ca-certificates)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]} from Debian"

@@ -4,7 +4,7 @@ using Berth.Server.Jobs;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddBerth();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();

@@ -92,19 +92,21 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
             .Select(c => (c.ID, c.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
             .ToList();
 
-    /// <summary>Every image carrying Berth's job label, as (tag or id, job id).</summary>
+    /// <summary>Every job image tag (<c>berth/job-&lt;id&gt;</c>), with its job id.</summary>
     public async Task<IReadOnlyList<(string Reference, string JobId)>> ListJobImagesAsync(CancellationToken cancellationToken)
     {
         var images = await client.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>>
             {
-                ["label"] = new Dictionary<string, bool> { [HardeningProfile.JobLabel] = true },
+                ["reference"] = new Dictionary<string, bool> { [HardeningProfile.ImageTag("*")] = true },
             },
         }, cancellationToken);
+        const string prefix = "berth/job-";
         return images
-            .Select(i => (Reference: i.RepoTags?.FirstOrDefault(t => t.StartsWith("berth/job-", StringComparison.Ordinal)) ?? i.ID,
-                          JobId: i.Labels is not null && i.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
+            .SelectMany(i => i.RepoTags ?? [])
+            .Where(t => t.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(t => (Reference: t, JobId: t[prefix.Length..].Split(':')[0]))
             .ToList();
     }
 

@@ -90,8 +90,8 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
         var memory = build.MemoryMb * 1024L * 1024L;
         return new ImageBuildParameters
         {
+            // Tagged, not labelled: a label would add a layer per job and defeat the build cache.
             Tags = [ImageTag(jobId)],
-            Labels = new Dictionary<string, string> { [JobLabel] = jobId },
             Dockerfile = "Dockerfile",
             Remove = true,
             ForceRemove = true,

@@ -12,4 +12,7 @@ public sealed class JobContext(Job job, JobPaths paths)
 
     /// <summary>Set by the lint stage.</summary>
     public DockerfileDocument? Document { get; set; }
+
+    /// <summary>Set by the run stage as soon as the container exists, so clean-up can remove it directly.</summary>
+    public string? ContainerId { get; set; }
 }

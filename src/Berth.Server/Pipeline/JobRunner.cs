@@ -159,18 +159,26 @@ public sealed class JobRunner(
         finally
         {
             active.Unregister(claimed.Id);
-            await CleanUpAsync(claimed.Id);
+            await CleanUpAsync(context);
         }
         await store.SaveAsync(context.Job, CancellationToken.None);
     }
 
-    /// <summary>Removes the job's containers always, and its image unless Build:KeepImages.</summary>
-    private async Task CleanUpAsync(string jobId)
+    /// <summary>Removes the job's container always, and its image tag unless Build:KeepImages.</summary>
+    private async Task CleanUpAsync(JobContext context)
     {
+        var jobId = context.Job.Id;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await engine.RemoveJobContainersAsync(jobId, timeout.Token);
+            if (context.ContainerId is { } containerId)
+            {
+                await engine.RemoveContainerAsync(containerId, timeout.Token);
+            }
+            else if (context.Job.Stages.Any(s => s.Name == "run" && s.Status != StageStatus.Pending && s.Status != StageStatus.Skipped))
+            {
+                await engine.RemoveJobContainersAsync(jobId, timeout.Token); // the run stage stopped before it knew the id
+            }
             if (!buildOptions.Value.KeepImages)
             {
                 await engine.RemoveImageAsync(HardeningProfile.ImageTag(jobId), timeout.Token);

@@ -23,8 +23,12 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, IOpt
         var image = job.ImageId ?? throw new InvalidOperationException("the build stage did not run");
         PrepareDataDirectory(context.Paths.Data);
 
-        await engine.RemoveJobContainersAsync(job.Id, cancellationToken); // a previous attempt's, if any
+        if (job.Attempts > 1)
+        {
+            await engine.RemoveJobContainersAsync(job.Id, cancellationToken); // a previous attempt's, if any
+        }
         var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, image, job.Limits, context.Paths.Data), cancellationToken);
+        context.ContainerId = containerId;
         using var log = new CappedLogWriter(context.Paths.RunLog, berthOptions.Value.LogCapKb * 1024L);
         using var logStop = new CancellationTokenSource();
         await engine.StartContainerAsync(containerId, cancellationToken);
