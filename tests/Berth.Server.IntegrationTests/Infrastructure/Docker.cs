@@ -15,6 +15,9 @@ public sealed class Docker : IDisposable
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"berth.job={jobId}"] = true } },
         });
 
+    public async Task<IReadOnlyList<string>> AllContainerIdsAsync() =>
+        (await _client.Containers.ListContainersAsync(new ContainersListParameters { All = true })).Select(c => c.ID).ToList();
+
     /// <summary>Waits until the job's container exists (the run stage starts before the container does).</summary>
     public async Task WaitForJobContainerAsync(string jobId)
     {

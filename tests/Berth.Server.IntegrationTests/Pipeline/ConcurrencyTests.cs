@@ -35,4 +35,27 @@ public sealed class ConcurrencyTests(BerthFixture fixture)
         Assert.Empty(await fixture.Docker.JobContainersAsync(accepted.Id));
         Assert.True(job.FinishedAt - job.StartedAt < TimeSpan.FromSeconds(60));
     }
+
+    [Fact]
+    public async Task Cancel_BuildingJob_StopsTheBuildAndLeavesNoBuildContainer()
+    {
+        var before = await fixture.Docker.AllContainerIdsAsync();
+        var accepted = await fixture.Api.SubmitAsync($"FROM busybox:latest\nRUN echo {Guid.NewGuid():N} && sleep 120\nCMD [\"true\"]\n");
+        await fixture.Api.WaitAsync(accepted.Id, j => j.Status == JobStatus.Building);
+        await Task.Delay(1000); // let the RUN step start
+
+        using var response = await fixture.Api.Client.PostAsync(new Uri($"/api/v1/jobs/{accepted.Id}/cancel", UriKind.Relative), null);
+        await AcceptedAsync(response);
+        var job = await fixture.Api.WaitTerminalAsync(accepted.Id, 30);
+
+        Assert.Equal(JobStatus.Canceled, job.Status);
+        Assert.Equal(StageStatus.Canceled, job.Stages.Single(s => s.Name == "build").Status);
+        Assert.Contains("Step 2/3 : RUN echo", await fixture.Api.LogsAsync(job.Id), StringComparison.Ordinal);
+        Assert.True(job.FinishedAt - job.StartedAt < TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 100 && (await fixture.Docker.AllContainerIdsAsync()).Except(before).Any(); i++)
+        {
+            await Task.Delay(100); // the engine removes the build container once it sees the client go
+        }
+        Assert.Empty((await fixture.Docker.AllContainerIdsAsync()).Except(before));
+    }
 }
