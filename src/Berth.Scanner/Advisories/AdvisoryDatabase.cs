@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using System.Text.Json;
+using Berth.Scanner.Catalogers.Python;
+using Berth.Scanner.Versions;
+
+namespace Berth.Scanner.Advisories;
+
+/// <summary>
+/// OSV advisories loaded from a folder laid out like osv.dev's dumps: <c>&lt;Ecosystem&gt;/all.zip</c>
+/// and/or plain <c>*.json</c> records, indexed by (ecosystem, package name). A malformed record is
+/// skipped and counted, never thrown.
+/// </summary>
+public sealed class AdvisoryDatabase
+{
+    public const string MetadataFile = "berth-db.json";
+
+    private readonly Dictionary<(string Ecosystem, string Name), List<(OsvRecord Record, OsvAffected Affected)>> _index;
+
+    private AdvisoryDatabase(Dictionary<(string, string), List<(OsvRecord, OsvAffected)>> index, int records, int skipped, DateTimeOffset? updatedAt, string folder)
+    {
+        _index = index;
+        Records = records;
+        Skipped = skipped;
+        UpdatedAt = updatedAt;
+        Folder = folder;
+    }
+
+    public static AdvisoryDatabase Empty(string folder) => new([], 0, 0, null, folder);
+
+    public string Folder { get; }
+
+    /// <summary>Records loaded.</summary>
+    public int Records { get; }
+
+    /// <summary>Records skipped because they could not be read.</summary>
+    public int Skipped { get; }
+
+    /// <summary>When <c>db update</c> last replaced the data (null when unknown, e.g. a hand-made folder).</summary>
+    public DateTimeOffset? UpdatedAt { get; }
+
+    public bool IsEmpty => Records == 0;
+
+    /// <summary>The affected entries for a package name in an ecosystem (exact ecosystem, e.g. <c>Debian:12</c>).</summary>
+    public IReadOnlyList<(OsvRecord Record, OsvAffected Affected)> For(string ecosystem, string name) =>
+        _index.TryGetValue((ecosystem, NormalizeName(ecosystem, name)), out var list) ? list : [];
+
+    /// <summary>Loads every record under <paramref name="folder"/>; a missing folder gives an empty database.</summary>
+    public static AdvisoryDatabase Load(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return Empty(folder);
+        }
+        var records = new ConcurrentBag<OsvRecord>();
+        var skipped = 0;
+        var sources = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => (f.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                        && Path.GetFileName(f) != MetadataFile)
+            .ToList();
+        Parallel.ForEach(sources, source =>
+        {
+            if (source.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            {
+                try
+                {
+                    using var zip = ZipFile.OpenRead(source);
+                    foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
+                    {
+                        using var stream = entry.Open();
+                        Add(stream);
+                    }
+                }
+                catch (InvalidDataException)
+                {
+                    Interlocked.Increment(ref skipped); // an unreadable zip counts as one skipped source
+                }
+            }
+            else
+            {
+                using var stream = File.OpenRead(source);
+                Add(stream);
+            }
+        });
+
+        void Add(Stream stream)
+        {
+            try
+            {
+                var record = JsonSerializer.Deserialize<OsvRecord>(stream, OsvJson.Options);
+                if (record is { Id.Length: > 0, Affected.Count: > 0 })
+                {
+                    records.Add(record);
+                    return;
+                }
+            }
+            catch (Exception e) when (e is JsonException or NotSupportedException or InvalidDataException)
+            {
+            }
+            Interlocked.Increment(ref skipped);
+        }
+
+        var index = new Dictionary<(string, string), List<(OsvRecord, OsvAffected)>>();
+        foreach (var record in records.OrderBy(r => r.Id, StringComparer.Ordinal))
+        {
+            foreach (var affected in record.Affected!)
+            {
+                if (affected.Package is not { Ecosystem.Length: > 0, Name.Length: > 0 } package)
+                {
+                    continue;
+                }
+                var key = (package.Ecosystem!, NormalizeName(package.Ecosystem!, package.Name!));
+                if (!index.TryGetValue(key, out var list))
+                {
+                    index[key] = list = [];
+                }
+                list.Add((record, affected));
+            }
+        }
+        return new AdvisoryDatabase(index, records.Count, skipped, ReadUpdatedAt(folder), folder);
+    }
+
+    private static DateTimeOffset? ReadUpdatedAt(string folder)
+    {
+        var path = Path.Combine(folder, MetadataFile);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.TryGetProperty("updatedAt", out var at) && at.TryGetDateTimeOffset(out var value) ? value : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string NormalizeName(string ecosystem, string name) =>
+        VersionSchemes.BaseEcosystem(ecosystem) == "PyPI" ? PythonCataloger.Normalize(name) : name;
+}

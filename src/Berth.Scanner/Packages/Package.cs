@@ -1,0 +1,52 @@
+namespace Berth.Scanner.Packages;
+
+/// <summary>Where a file was found: the layer (diff id when known) and the path inside the image.</summary>
+public sealed record FileLocation(string Layer, string Path);
+
+/// <summary>
+/// An installed package. <see cref="Ecosystem"/> is the OSV ecosystem it is matched in
+/// (<c>Debian:12</c>, <c>Alpine:v3.19</c>, <c>PyPI</c>, <c>npm</c>). For OS packages, advisories name
+/// the source package: <see cref="SourceName"/>/<see cref="SourceVersion"/> (the binary's own when none).
+/// </summary>
+public sealed record Package(
+    string Name,
+    string Version,
+    string Type,
+    string? Ecosystem,
+    string SourceName,
+    string SourceVersion,
+    FileLocation Location)
+{
+    public string Purl => Type switch
+    {
+        "deb" => $"pkg:deb/{Distro(Ecosystem)}/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        "apk" => $"pkg:apk/alpine/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        "python" => $"pkg:pypi/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        "npm" => Name.StartsWith('@')
+            ? $"pkg:npm/%40{Name[1..].Replace("/", "/", StringComparison.Ordinal)}@{Uri.EscapeDataString(Version)}"
+            : $"pkg:npm/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        _ => $"pkg:generic/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+    };
+
+    private static string Distro(string? ecosystem) =>
+        ecosystem?.StartsWith("Ubuntu", StringComparison.Ordinal) == true ? "ubuntu" : "debian";
+}
+
+/// <summary>The image's distribution, read from os-release and friends.</summary>
+public sealed record Distro(string Id, string VersionId, string? PrettyName)
+{
+    /// <summary>The OSV ecosystem of the distribution's packages, or null when unknown.</summary>
+    public string? Ecosystem => Id switch
+    {
+        "debian" when MajorVersion is { } major => $"Debian:{major}",
+        "alpine" when MinorVersion is { } minor => $"Alpine:v{minor}",
+        "ubuntu" when VersionId.Length > 0 => VersionId.EndsWith(".04", StringComparison.Ordinal) && int.TryParse(VersionId[..2], out var year) && year % 2 == 0
+            ? $"Ubuntu:{VersionId}:LTS"
+            : $"Ubuntu:{VersionId}",
+        _ => null,
+    };
+
+    private string? MajorVersion => VersionId.Split('.')[0] is { Length: > 0 } m && m.All(char.IsAsciiDigit) ? m : null;
+
+    private string? MinorVersion => VersionId.Split('.') is [var a, var b, ..] && a.All(char.IsAsciiDigit) && b.All(char.IsAsciiDigit) ? $"{a}.{b}" : null;
+}
