@@ -2,6 +2,7 @@ using Berth.Server.Docker;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
 using Berth.Server.Pipeline.Stages;
+using Berth.Server.Scanning;
 using Berth.Server.Storage;
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ public static class BerthServices
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BuildOptions>().BindConfiguration(BuildOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ScanOptions>().BindConfiguration(ScanOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IJobStore, SqliteJobStore>();
@@ -29,6 +31,8 @@ public static class BerthServices
 
         services.AddSingleton<LintStage>();
         services.AddSingleton<BuildStage>();
+        services.AddSingleton<AdvisoryDatabaseProvider>();
+        services.AddSingleton<ScanStage>();
         services.AddSingleton<RunStage>();
         services.AddSingleton<CollectStage>();
         services.AddSingleton<JobPipeline>();

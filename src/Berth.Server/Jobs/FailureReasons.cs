@@ -6,6 +6,8 @@ public static class FailureReasons
     public const string LintRejected = "lint_rejected";
     public const string BuildFailed = "build_failed";
     public const string BaseImageMissing = "base_image_missing";
+    public const string Vulnerable = "vulnerable";
+    public const string ScanFailed = "scan_failed";
     public const string NonzeroExit = "nonzero_exit";
     public const string Timeout = "timeout";
     public const string OutOfMemory = "out_of_memory";

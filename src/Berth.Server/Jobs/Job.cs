@@ -5,6 +5,15 @@ namespace Berth.Server.Jobs;
 /// <summary>Resource limits of one job, already checked against the server's maxima.</summary>
 public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus);
 
+/// <summary>
+/// The scan stage's outcome as the job view shows it: <see cref="Status"/> is <c>passed</c>, <c>failed</c>
+/// or <c>skipped</c>; <see cref="DbAge"/> is the advisory database's age in days (null when unknown).
+/// </summary>
+public sealed record ScanSummary(string Status, int Packages, Berth.Scanner.Reports.SeverityCounts Findings, double? DbAge, IReadOnlyList<string> Warnings)
+{
+    public static ScanSummary Skipped(string why) => new("skipped", 0, new(0, 0, 0, 0, 0), null, [why]);
+}
+
 /// <summary>Progress of one pipeline stage.</summary>
 public sealed record StageState(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
 
@@ -35,7 +44,8 @@ public sealed record Job(
     string? ImageId,
     long? ExitCode,
     IReadOnlyList<LintFinding> Lint,
-    int Attempts)
+    int Attempts,
+    ScanSummary? Scan = null)
 {
     public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
     {

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Berth.Server.Configuration;
 using Berth.Server.Http;
@@ -29,6 +31,8 @@ public static partial class JobEndpoints
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
         jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text");
+        jobs.MapGet("/{id}/report", Report).WithSummary("Lint findings and every scan finding (advisory, package, versions, severity, where found)");
+        jobs.MapGet("/{id}/sbom", Sbom).WithSummary("CycloneDX 1.5 JSON SBOM of the job's image");
         jobs.MapPost("/{id}/cancel", Cancel).WithSummary("Cancel a queued or active job");
         jobs.MapDelete("/{id}", Delete).WithSummary("Delete a finished job and its files");
         return app;
@@ -91,6 +95,40 @@ public static partial class JobEndpoints
         text.Append("==> build log <==\n").Append(await ReadLogAsync(paths.BuildLog, cancellationToken));
         text.Append("\n==> run log <==\n").Append(await ReadLogAsync(paths.RunLog, cancellationToken));
         return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
+    }
+
+    internal static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> Report(
+        string id, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+    {
+        if (await Find(id, store, cancellationToken) is not { } job)
+        {
+            return NotFound(id);
+        }
+        var path = JobPaths.For(options.Value.JobsRoot, id).ScanReport;
+        var report = new JsonObject
+        {
+            ["jobId"] = job.Id,
+            ["status"] = job.Status.ToWire(),
+            ["lint"] = JsonSerializer.SerializeToNode(job.Lint, JobJson.Options),
+            ["scan"] = File.Exists(path) ? JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken)) : null,
+        };
+        return TypedResults.Ok(report);
+    }
+
+    internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Sbom(
+        string id, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+    {
+        if (await Find(id, store, cancellationToken) is not { } job)
+        {
+            return NotFound(id);
+        }
+        var path = JobPaths.For(options.Value.JobsRoot, id).Sbom;
+        if (!File.Exists(path))
+        {
+            var why = job.Scan?.Status == "skipped" ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
+            return TypedResults.Problem($"job {id} has no SBOM: {why}", statusCode: 404, title: "No SBOM");
+        }
+        return TypedResults.Text(await File.ReadAllTextAsync(path, cancellationToken), "application/vnd.cyclonedx+json; version=1.5");
     }
 
     internal static async Task<Results<Accepted<JobView>, ProblemHttpResult>> Cancel(

@@ -15,6 +15,12 @@ public sealed record JobPaths(string Directory)
 
     public string RunLog => Path.Combine(Directory, "run.log");
 
+    /// <summary>The scan report (every finding, after policy).</summary>
+    public string ScanReport => Path.Combine(Directory, "scan-report.json");
+
+    /// <summary>The image's CycloneDX 1.5 SBOM.</summary>
+    public string Sbom => Path.Combine(Directory, "sbom.cdx.json");
+
     /// <summary>Mounted at /data in the job container; owned by the run uid, mode 0700.</summary>
     public string Data => Path.Combine(Directory, "data");
 }

@@ -6,6 +6,7 @@ public enum JobStatus
     Queued,
     Linting,
     Building,
+    Scanning,
     Running,
     Succeeded,
     Failed,
@@ -18,7 +19,7 @@ public static class JobStatusExtensions
         status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Canceled;
 
     public static bool IsActive(this JobStatus status) =>
-        status is JobStatus.Linting or JobStatus.Building or JobStatus.Running;
+        status is JobStatus.Linting or JobStatus.Building or JobStatus.Scanning or JobStatus.Running;
 
     public static string ToWire(this JobStatus status) => status.ToString().ToLowerInvariant();
 

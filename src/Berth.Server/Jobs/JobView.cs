@@ -16,6 +16,7 @@ public sealed record JobView(
     string? ImageId,
     long? ExitCode,
     IReadOnlyList<LintFinding> Lint,
+    ScanSummary? Scan,
     JobLimits Limits)
 {
     public static JobView From(Job job) => new(
@@ -31,6 +32,7 @@ public sealed record JobView(
         job.ImageId,
         job.ExitCode,
         job.Lint,
+        job.Scan,
         job.Limits);
 }
 

@@ -13,6 +13,9 @@ public sealed class JobContext(Job job, JobPaths paths)
     /// <summary>Set by the lint stage.</summary>
     public DockerfileDocument? Document { get; set; }
 
+    /// <summary>Set by a stage that decided not to run (e.g. Scan:Enabled=false); the stage shows as skipped.</summary>
+    public bool StageSkipped { get; set; }
+
     /// <summary>Set by the run stage as soon as the container exists, so clean-up can remove it directly.</summary>
     public string? ContainerId { get; set; }
 }

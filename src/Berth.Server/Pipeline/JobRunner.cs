@@ -117,7 +117,7 @@ public sealed class JobRunner(
         using var userCancel = active.Register(claimed.Id);
         using var jobToken = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, userCancel.Token);
         var paths = JobPaths.For(options.Value.JobsRoot, claimed.Id);
-        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null }, paths);
+        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null, Scan = null }, paths);
         Log.JobStarted(logger, claimed.Id, claimed.Attempts);
         IJobStage? current = null;
         try
@@ -128,8 +128,9 @@ public sealed class JobRunner(
                 Log.StageStarted(logger, claimed.Id, stage.Name);
                 context.Job = context.Job.WithStage(stage.Name, StageStatus.Running, time.GetUtcNow()) with { Status = stage.Status };
                 await store.SaveAsync(context.Job, CancellationToken.None);
+                context.StageSkipped = false;
                 await stage.ExecuteAsync(context, jobToken.Token);
-                context.Job = context.Job.WithStage(stage.Name, StageStatus.Succeeded, time.GetUtcNow());
+                context.Job = context.Job.WithStage(stage.Name, context.StageSkipped ? StageStatus.Skipped : StageStatus.Succeeded, time.GetUtcNow());
             }
             context.Job = Finish(context.Job with { Status = JobStatus.Succeeded });
             Log.JobSucceeded(logger, claimed.Id, context.Job.Performance);
@@ -218,6 +219,7 @@ public sealed class JobRunner(
         Performance = null,
         ExitCode = null,
         ImageId = null,
+        Scan = null,
         Stages = pipeline.InitialStages(),
     };
 

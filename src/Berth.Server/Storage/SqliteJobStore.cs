@@ -13,7 +13,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
 {
     private const string Columns =
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
-        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts";
+        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan";
 
     private static readonly string Terminal = "('succeeded','failed','canceled')";
 
@@ -48,11 +48,19 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                 image_id TEXT,
                 exit_code INTEGER,
                 lint TEXT NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0
+                attempts INTEGER NOT NULL DEFAULT 0,
+                scan TEXT
             );
             CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs(status, seq);
             CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
             """, cancellationToken);
+        // Databases made before the scan stage existed gain its column.
+        await using var columns = connection.CreateCommand();
+        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'scan'";
+        if (Convert.ToInt32(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+        {
+            await ExecuteAsync(connection, "ALTER TABLE jobs ADD COLUMN scan TEXT", cancellationToken);
+        }
     }
 
     public async Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken)
@@ -61,9 +69,9 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO jobs (id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance,
-                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts)
+                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan)
             SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
-                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts
+                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan
             WHERE (SELECT COUNT(*) FROM jobs WHERE status = 'queued') < @cap
             RETURNING seq;
             """;
@@ -120,7 +128,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             UPDATE jobs SET name = @name, status = @status, limits = @limits, correlation_id = @correlation_id,
                 created_at = @created_at, started_at = @started_at, finished_at = @finished_at, performance = @performance,
                 failure_reason = @failure_reason, failure_message = @failure_message, stages = @stages, image_id = @image_id,
-                exit_code = @exit_code, lint = @lint, attempts = @attempts
+                exit_code = @exit_code, lint = @lint, attempts = @attempts, scan = @scan
             WHERE id = @id AND status NOT IN {Terminal}
             """;
         Bind(command, job);
@@ -154,7 +162,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN ('linting','building','running') ORDER BY seq";
+        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN ('linting','building','scanning','running') ORDER BY seq";
         return await ReadAllAsync(command, cancellationToken);
     }
 
@@ -205,6 +213,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         p.AddWithValue("@exit_code", (object?)job.ExitCode ?? DBNull.Value);
         p.AddWithValue("@lint", JsonSerializer.Serialize(job.Lint, JobJson.Options));
         p.AddWithValue("@attempts", job.Attempts);
+        p.AddWithValue("@scan", job.Scan is null ? DBNull.Value : JsonSerializer.Serialize(job.Scan, JobJson.Options));
     }
 
     private static async Task<IReadOnlyList<Job>> ReadAllAsync(SqliteCommand command, CancellationToken cancellationToken)
@@ -243,7 +252,8 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             ImageId: Text(13),
             ExitCode: r.IsDBNull(14) ? null : r.GetInt64(14),
             Lint: JsonSerializer.Deserialize<List<LintFinding>>(r.GetString(15), JobJson.Options)!,
-            Attempts: r.GetInt32(16));
+            Attempts: r.GetInt32(16),
+            Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options));
     }
 
     private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);

@@ -14,6 +14,7 @@ public sealed class BerthFixture : IAsyncLifetime
         ["Limits:MaxContextMb"] = "2",
         ["Limits:KillGraceSeconds"] = "1",
         ["Build:TimeoutSeconds"] = "120",
+        ["Scan:Database"] = RepoPaths.VulnDb,
     };
 
     public BerthProcess Server { get; private set; } = null!;

@@ -116,16 +116,5 @@ public sealed class BerthProcess : IAsyncDisposable
     }
 
     /// <summary>src/Berth.Server/bin/&lt;Configuration&gt;/net10.0/Berth.Server.dll, built with this test project.</summary>
-    private static string ServerDll()
-    {
-        var here = AppContext.BaseDirectory; // tests/Berth.Server.IntegrationTests/bin/<Configuration>/net10.0/
-        var configuration = new DirectoryInfo(here).Parent!.Name;
-        var root = new DirectoryInfo(here);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Berth.slnx")))
-        {
-            root = root.Parent;
-        }
-        var dll = Path.Combine(root!.FullName, "src", "Berth.Server", "bin", configuration, "net10.0", "Berth.Server.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
-    }
+    private static string ServerDll() => RepoPaths.Built("Berth.Server");
 }

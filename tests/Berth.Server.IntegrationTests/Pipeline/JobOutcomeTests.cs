@@ -24,7 +24,7 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
         Assert.Null(job.Failure);
         Assert.Equal(0, job.ExitCode);
         Assert.StartsWith("sha256:", job.ImageId, StringComparison.Ordinal);
-        Assert.Equal(["lint", "build", "run", "collect"], job.Stages.Select(s => s.Name));
+        Assert.Equal(["lint", "build", "scan", "run", "collect"], job.Stages.Select(s => s.Name));
         Assert.All(job.Stages, s => Assert.Equal(StageStatus.Succeeded, s.Status));
         Assert.Contains(job.Lint, f => f.Rule == "base-image-unpinned" && f.Severity == "warning");
         Assert.NotNull(job.StartedAt);

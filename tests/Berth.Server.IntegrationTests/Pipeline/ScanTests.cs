@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Berth.Server.IntegrationTests.Infrastructure;
+using Berth.Server.Jobs;
+using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;
+
+namespace Berth.Server.IntegrationTests.Pipeline;
+
+/// <summary>The scan stage on real images, against the real advisory snapshot.</summary>
+[Collection(BerthCollection.Name)]
+public sealed class ScanTests(BerthFixture fixture)
+{
+    private const string SitePackages = "/usr/lib/python3/site-packages";
+
+    private static string WithPythonPackage(string name, string version) =>
+        $"FROM busybox:latest\n" +
+        $"RUN mkdir -p {SitePackages}/{name}-{version}.dist-info && " +
+        $"printf 'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n' > {SitePackages}/{name}-{version}.dist-info/METADATA\n" +
+        "CMD [\"sh\", \"-c\", \"echo '{\\\"perf\\\": 0.99}' > /data/perf.json\"]\n";
+
+    [Fact]
+    public async Task Scan_KnownVulnerablePythonPackage_FailsVulnerableNamingTheAdvisory()
+    {
+        var job = await fixture.Api.RunAsync(WithPythonPackage("urllib3", "1.26.16"));
+
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal(FailureReasons.Vulnerable, job.Failure?.Reason);
+        Assert.Contains("PYSEC-2023-192 (high) in urllib3 1.26.16, fixed in 1.26.17", job.Failure?.Message, StringComparison.Ordinal);
+        Assert.Equal("failed", job.Scan?.Status);
+        Assert.True(job.Scan?.Findings.High >= 1);
+        Assert.Equal(StageStatus.Failed, job.Stages.Single(s => s.Name == "scan").Status);
+        Assert.Equal(StageStatus.Skipped, job.Stages.Single(s => s.Name == "run").Status);
+
+        var report = await fixture.Api.Client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{job.Id}/report");
+        var finding = report.GetProperty("scan").GetProperty("details").EnumerateArray().Single(f => f.GetProperty("advisoryId").GetString() == "PYSEC-2023-192");
+        Assert.Equal("urllib3", finding.GetProperty("package").GetString());
+        Assert.Equal("1.26.17", finding.GetProperty("fixedVersion").GetString());
+        Assert.Equal("high", finding.GetProperty("severity").GetString());
+        Assert.Contains("CVE-2023-43804", finding.GetProperty("aliases").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal($"{SitePackages}/urllib3-1.26.16.dist-info/METADATA", finding.GetProperty("location").GetProperty("path").GetString());
+        Assert.StartsWith("sha256:", finding.GetProperty("location").GetProperty("layer").GetString(), StringComparison.Ordinal);
+        Assert.NotEmpty(report.GetProperty("lint").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Scan_SameImageWithTheFixedVersion_Succeeds()
+    {
+        var job = await fixture.Api.RunAsync(WithPythonPackage("urllib3", "2.2.3"));
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(0.99, job.Performance);
+        Assert.Equal("passed", job.Scan?.Status);
+        Assert.Equal(1, job.Scan?.Packages);
+        Assert.Equal(StageStatus.Succeeded, job.Stages.Single(s => s.Name == "scan").Status);
+
+        using var sbom = await fixture.Api.Client.GetAsync(new Uri($"/api/v1/jobs/{job.Id}/sbom", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, sbom.StatusCode);
+        var bom = JsonDocument.Parse(await sbom.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("1.5", bom.GetProperty("specVersion").GetString());
+        Assert.Contains("pkg:pypi/urllib3@2.2.3", bom.GetProperty("components").EnumerateArray().Select(c => c.TryGetProperty("purl", out var p) ? p.GetString() : null));
+    }
+
+    [Fact]
+    public async Task Scan_DpkgStatusOfAnOldRelease_MatchesSourcePackages()
+    {
+        const string status = "Package: libssl1.1\\nStatus: install ok installed\\nArchitecture: amd64\\nSource: openssl\\nVersion: 1.1.1n-0+deb11u3\\n";
+        var job = await fixture.Api.RunAsync(
+            "FROM busybox:latest\n" +
+            "RUN mkdir -p /var/lib/dpkg && printf 'ID=debian\\nVERSION_ID=\"11\"\\n' > /etc/os-release && " +
+            $"printf '{status}' > /var/lib/dpkg/status\n" +
+            "CMD [\"true\"]\n");
+
+        Assert.Equal(FailureReasons.Vulnerable, job.Failure?.Reason);
+        Assert.Contains("DSA-5343-1 (unknown) in libssl1.1 1.1.1n-0+deb11u3, fixed in 1.1.1n-0+deb11u4", job.Failure?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scan_RealDebianImage_ListsItsDpkgPackages()
+    {
+        var job = await fixture.Api.RunAsync("FROM debian:bookworm-slim\nCMD [\"sh\", \"-c\", \"echo '{\\\"perf\\\": 1}' > /data/perf.json\"]\n");
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.True(job.Scan?.Packages > 50, $"{job.Scan?.Packages} packages");
+        var report = await fixture.Api.Client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{job.Id}/report");
+        Assert.Equal("12", report.GetProperty("scan").GetProperty("distro").GetProperty("versionId").GetString());
+    }
+
+    [Fact]
+    public async Task Scan_Disabled_IsSkippedVisibly()
+    {
+        await using var server = await BerthProcess.StartAsync(TempRoot.Create("noscan"), new Dictionary<string, string> { ["Scan:Enabled"] = "false" });
+        var api = new BerthApi(server.Client);
+
+        var job = await api.RunAsync(WithPythonPackage("urllib3", "1.26.16"));
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(StageStatus.Skipped, job.Stages.Single(s => s.Name == "scan").Status);
+        Assert.Equal("skipped", job.Scan?.Status);
+        Assert.Contains("Scan:Enabled=false", Assert.Single(job.Scan!.Warnings), StringComparison.Ordinal);
+        using var sbom = await server.Client.GetAsync(new Uri($"/api/v1/jobs/{job.Id}/sbom", UriKind.Relative));
+        await ProblemAsync(sbom, HttpStatusCode.NotFound);
+    }
+}
