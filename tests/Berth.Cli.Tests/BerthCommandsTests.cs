@@ -1,0 +1,112 @@
+using System.Formats.Tar;
+using System.Text;
+using System.Text.Json;
+using Berth.Cli;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.Cli.Tests;
+
+/// <summary>`berth scan` and `berth db update` as a CI pipeline would call them, on a real engine.</summary>
+public sealed class BerthCommandsTests : IAsyncLifetime
+{
+    private const string VulnerableImage = "berth-cli-test/urllib3:1.26.16";
+    private readonly DockerClient _docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
+
+    private static string VulnDb
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (!File.Exists(Path.Combine(dir!.FullName, "Berth.slnx")))
+            {
+                dir = dir.Parent;
+            }
+            return Path.Combine(dir.FullName, "tests", "Berth.Scanner.Tests", "testdata", "vulndb");
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        var context = new MemoryStream();
+        using (var tar = new TarWriter(context, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            void Add(string name, string text) =>
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)) });
+            Add("Dockerfile", "FROM busybox:latest\nCOPY METADATA /usr/lib/python3/site-packages/urllib3-1.26.16.dist-info/METADATA\n");
+            Add("METADATA", "Metadata-Version: 2.1\nName: urllib3\nVersion: 1.26.16\n");
+        }
+        context.Position = 0;
+        await _docker.Images.BuildImageFromDockerfileAsync(
+            new ImageBuildParameters { Tags = [VulnerableImage], NetworkMode = "none", ForceRemove = true },
+            context, null, null, new Progress<JSONMessage>(), CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _docker.Images.DeleteImageAsync(VulnerableImage, new ImageDeleteParameters { Force = true });
+        _docker.Dispose();
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await BerthCommands.RunAsync(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Scan_VulnerableImage_Exits1AndNamesTheAdvisory()
+    {
+        var (exit, output, error) = await RunAsync("scan", VulnerableImage, "--db", VulnDb, "--format", "json");
+
+        Assert.Equal(BerthCommands.PolicyFailed, exit);
+        var report = JsonDocument.Parse(output).RootElement;
+        Assert.True(report.GetProperty("failed").GetBoolean());
+        Assert.Contains("PYSEC-2023-192", report.GetProperty("details").EnumerateArray().Select(f => f.GetProperty("advisoryId").GetString()));
+        Assert.Contains("PYSEC-2023-192 (high) in urllib3 1.26.16", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scan_FailOnCritical_PassesTheSameImage()
+    {
+        var (exit, output, _) = await RunAsync("scan", VulnerableImage, "--db", VulnDb, "--fail-on", "critical", "--unknown-severity-fails", "false");
+
+        Assert.Equal(BerthCommands.Pass, exit);
+        Assert.Contains("PYSEC-2023-192", output, StringComparison.Ordinal); // the table still lists it
+        Assert.Contains("findings: critical 0, high 1", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scan_CycloneDx_IsAnSbomOfTheImage()
+    {
+        var (_, output, _) = await RunAsync("scan", VulnerableImage, "--db", VulnDb, "--format", "cyclonedx");
+
+        var bom = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("1.5", bom.GetProperty("specVersion").GetString());
+        Assert.Equal(VulnerableImage, bom.GetProperty("metadata").GetProperty("component").GetProperty("name").GetString());
+        Assert.Contains("pkg:pypi/urllib3@1.26.16", bom.GetProperty("components").EnumerateArray().Select(c => c.TryGetProperty("purl", out var p) ? p.GetString() : null));
+    }
+
+    [Fact]
+    public async Task Scan_CleanImage_Exits0()
+    {
+        var (exit, output, _) = await RunAsync("scan", "busybox:latest", "--db", VulnDb);
+        Assert.Equal(BerthCommands.Pass, exit);
+        Assert.Contains("0 packages", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("scan", "berth-cli-test/absent:0")]
+    [InlineData("scan", "busybox:latest", "--format", "xml")]
+    [InlineData("scan")]
+    [InlineData("frobnicate")]
+    [InlineData("db", "update", "--base-url", "http://127.0.0.1:1/", "--db", "/tmp/berth-cli-test-db")]
+    public async Task Errors_Exit2WithAMessage(params string[] args)
+    {
+        var (exit, _, error) = await RunAsync(args);
+        Assert.Equal(BerthCommands.Error, exit);
+        Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+}
