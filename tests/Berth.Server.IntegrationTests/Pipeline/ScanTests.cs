@@ -87,6 +87,35 @@ public sealed class ScanTests(BerthFixture fixture)
     }
 
     [Fact]
+    public async Task Scan_IgnoredAdvisory_ByAlias_DoesNotFailTheJob()
+    {
+        await using var server = await BerthProcess.StartAsync(TempRoot.Create("ignore"), new Dictionary<string, string>
+        {
+            ["Scan:Database"] = RepoPaths.VulnDb,
+            ["Scan:Ignore:0:Id"] = "CVE-2023-43804",
+            ["Scan:Ignore:0:Reason"] = "cookies are never forwarded across origins here",
+            ["Scan:Ignore:0:Expires"] = "2099-12-31",
+        });
+        var api = new BerthApi(server.Client);
+
+        var job = await api.RunAsync(WithPythonPackage("urllib3", "1.26.16"));
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(0, job.Scan?.Findings.High);
+        var report = await server.Client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{job.Id}/report");
+        var finding = report.GetProperty("scan").GetProperty("details").EnumerateArray().Single(f => f.GetProperty("advisoryId").GetString() == "PYSEC-2023-192");
+        Assert.Equal("ignored by policy: cookies are never forwarded across origins here", finding.GetProperty("ignored").GetString());
+    }
+
+    [Fact]
+    public async Task Scan_IgnoreRuleWithoutReason_StopsTheServerAtStartUp()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => BerthProcess.StartAsync(TempRoot.Create("badignore"),
+            new Dictionary<string, string> { ["Scan:Ignore:0:Id"] = "CVE-2023-43804" }));
+        Assert.Contains("Scan:Ignore:0 needs both an Id and a Reason", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scan_Disabled_IsSkippedVisibly()
     {
         await using var server = await BerthProcess.StartAsync(TempRoot.Create("noscan"), new Dictionary<string, string> { ["Scan:Enabled"] = "false" });

@@ -19,6 +19,27 @@ public sealed class OptionsValidationTests
         Assert.Empty(Validate(new LimitsOptions()));
         Assert.Empty(Validate(new BuildOptions()));
         Assert.Empty(Validate(new SandboxOptions()));
+        Assert.Empty(Validate(new ScanOptions()));
+    }
+
+    [Fact]
+    public void Scan_UnknownFailOn_IsRejected() =>
+        Assert.NotEmpty(Validate(new ScanOptions { FailOn = "severe" }));
+
+    [Fact]
+    public void Scan_IgnoreWithoutReason_IsRejected()
+    {
+        var options = new ScanOptions { Ignore = [new ScanOptions.IgnoreEntry { Id = "CVE-1" }] };
+        Assert.Contains(Validate(options), r => r.ErrorMessage == "Scan:Ignore:0 needs both an Id and a Reason.");
+    }
+
+    [Fact]
+    public void Scan_Policy_MapsTheSettings()
+    {
+        var policy = new ScanOptions { FailOn = "none", IgnoreUnfixed = false }.Policy();
+        Assert.Null(policy.FailOn);
+        Assert.False(policy.IgnoreUnfixed);
+        Assert.Equal(Berth.Scanner.Severity.SeverityLevel.Medium, new ScanOptions { FailOn = "medium" }.Policy().FailOn);
     }
 
     [Fact]
