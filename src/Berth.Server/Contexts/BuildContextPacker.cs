@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
+using Berth.Scanner.Layers;
 using Berth.Server.Jobs;
 
 namespace Berth.Server.Contexts;
@@ -49,7 +50,7 @@ public static class BuildContextPacker
             throw new RequestRejectedException(400, "the context archive is empty");
         }
         // BufferedStream cannot un-read: rebuild a stream that starts with the two peeked bytes.
-        Stream payload = new ConcatStream(magic.AsMemory(0, read), buffered);
+        Stream payload = new PrefixedStream(magic.AsMemory(0, read), buffered);
         if (read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
         {
             payload = new GZipStream(payload, CompressionMode.Decompress);
@@ -218,47 +219,4 @@ public static class BuildContextPacker
     }
 
     private static string Shown(string value) => value.Length <= 120 ? value : value[..120] + "…";
-
-    /// <summary>A read-only stream of some bytes followed by another stream.</summary>
-    private sealed class ConcatStream(ReadOnlyMemory<byte> head, Stream tail) : Stream
-    {
-        private ReadOnlyMemory<byte> _head = head;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_head.Length > 0)
-            {
-                var n = Math.Min(buffer.Length, _head.Length);
-                _head.Span[..n].CopyTo(buffer);
-                _head = _head[n..];
-                return n;
-            }
-            return tail.Read(buffer);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_head.Length > 0)
-            {
-                return ValueTask.FromResult(Read(buffer.Span));
-            }
-            return tail.ReadAsync(buffer, cancellationToken);
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
