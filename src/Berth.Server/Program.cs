@@ -1,3 +1,4 @@
+using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Http;
 using Berth.Server.Jobs;
@@ -13,12 +14,16 @@ builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
     (builder.Configuration.GetValue<long?>("Limits:MaxContextMb") ?? new LimitsOptions().MaxContextMb) * 1024 * 1024 + 4 * 1024 * 1024);
 
 var app = builder.Build();
+ListenGuard.Check(app.Configuration, app.Services.GetRequiredService<IOptions<AuthOptions>>().Value, app.Logger);
 await app.Services.GetRequiredService<IJobStore>().InitializeAsync(CancellationToken.None);
 Directory.CreateDirectory(app.Services.GetRequiredService<IOptions<BerthOptions>>().Value.JobsRoot);
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCorrelationId();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 app.MapOpenApi();
 app.MapScalarApiReference("/docs");
 app.MapHealthEndpoints();

@@ -1,3 +1,4 @@
+using Berth.Server.Auth;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
@@ -19,6 +20,10 @@ public static class BerthServices
         services.AddOptions<BuildOptions>().BindConfiguration(BuildOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ScanOptions>().BindConfiguration(ScanOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorization();
+        services.AddSubmitRateLimit();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IJobStore, SqliteJobStore>();

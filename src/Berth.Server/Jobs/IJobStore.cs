@@ -11,8 +11,8 @@ public interface IJobStore
 
     Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Newest first; <paramref name="afterId"/> is the last id of the previous page.</summary>
-    Task<IReadOnlyList<Job>> ListAsync(JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken);
+    /// <summary>Newest first; <paramref name="afterId"/> is the last id of the previous page; <paramref name="owner"/> null means every owner.</summary>
+    Task<IReadOnlyList<Job>> ListAsync(string? owner, JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken);
 
     /// <summary>Atomically moves the oldest queued job to <paramref name="status"/> and counts the attempt.</summary>
     Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken);

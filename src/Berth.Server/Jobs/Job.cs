@@ -45,7 +45,8 @@ public sealed record Job(
     long? ExitCode,
     IReadOnlyList<LintFinding> Lint,
     int Attempts,
-    ScanSummary? Scan = null)
+    ScanSummary? Scan = null,
+    string Owner = Auth.Caller.LocalOwner)
 {
     public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
     {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,14 +21,15 @@ public static partial class JobEndpoints
 
     public static IEndpointRouteBuilder MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/api/v1/jobs").WithTags("Jobs");
+        var jobs = app.MapGroup("/api/v1/jobs").WithTags("Jobs").RequireAuthorization();
         // No .Accepts(): its content-type filter would answer 415 before the handler can say why.
         jobs.MapPost("/", Submit)
             .WithSummary("Submit a Dockerfile")
             .WithDescription("Three forms: a text/plain body holding the Dockerfile; application/json " +
                 "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\"}}; or multipart/form-data " +
                 "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb' and 'cpus'.")
-            .DisableAntiforgery();
+            .DisableAntiforgery()
+            .RequireRateLimiting(SubmitRateLimit.Policy);
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
         jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text");
@@ -44,7 +46,7 @@ public static partial class JobEndpoints
         try
         {
             var submission = await JobSubmission.ReadAsync(http.Request, limits.Value, cancellationToken);
-            var job = await service.SubmitAsync(submission, CorrelationId.Of(http), cancellationToken);
+            var job = await service.SubmitAsync(submission, Caller.From(http), CorrelationId.Of(http), cancellationToken);
             return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobView.From(job));
         }
         catch (RequestRejectedException e)
@@ -53,11 +55,11 @@ public static partial class JobEndpoints
         }
     }
 
-    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> Get(string id, IJobStore store, CancellationToken cancellationToken) =>
-        await Find(id, store, cancellationToken) is { } job ? TypedResults.Ok(JobView.From(job)) : NotFound(id);
+    internal static async Task<Results<Ok<JobView>, ProblemHttpResult>> Get(string id, HttpContext http, IJobStore store, CancellationToken cancellationToken) =>
+        await Find(id, http, store, cancellationToken) is { } job ? TypedResults.Ok(JobView.From(job)) : NotFound(id);
 
     internal static async Task<Results<Ok<JobPage>, ProblemHttpResult>> List(
-        IJobStore store, string? status, int? limit, string? after, CancellationToken cancellationToken)
+        HttpContext http, IJobStore store, string? status, int? limit, string? after, CancellationToken cancellationToken)
     {
         JobStatus? filter = null;
         if (status is not null)
@@ -74,19 +76,20 @@ public static partial class JobEndpoints
         {
             return TypedResults.Problem($"limit must be between 1 and {MaxPageSize}", statusCode: 400, title: "Invalid query");
         }
-        if (after is not null && await Find(after, store, cancellationToken) is null)
+        if (after is not null && await Find(after, http, store, cancellationToken) is null)
         {
             return TypedResults.Problem($"cursor '{Short(after)}' is not a known job id", statusCode: 400, title: "Invalid query");
         }
-        var jobs = await store.ListAsync(filter, size + 1, after, cancellationToken);
+        var caller = Caller.From(http);
+        var jobs = await store.ListAsync(caller.IsAdmin ? null : caller.Owner, filter, size + 1, after, cancellationToken);
         var page = jobs.Take(size).Select(JobView.From).ToList();
         return TypedResults.Ok(new JobPage(page, jobs.Count > size ? page[^1].Id : null));
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Logs(
-        string id, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
     {
-        if (await Find(id, store, cancellationToken) is null)
+        if (await Find(id, http, store, cancellationToken) is null)
         {
             return NotFound(id);
         }
@@ -98,9 +101,9 @@ public static partial class JobEndpoints
     }
 
     internal static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> Report(
-        string id, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
     {
-        if (await Find(id, store, cancellationToken) is not { } job)
+        if (await Find(id, http, store, cancellationToken) is not { } job)
         {
             return NotFound(id);
         }
@@ -116,9 +119,9 @@ public static partial class JobEndpoints
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Sbom(
-        string id, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
     {
-        if (await Find(id, store, cancellationToken) is not { } job)
+        if (await Find(id, http, store, cancellationToken) is not { } job)
         {
             return NotFound(id);
         }
@@ -136,7 +139,7 @@ public static partial class JobEndpoints
     {
         try
         {
-            var job = JobId().IsMatch(id) ? await service.CancelAsync(id, cancellationToken) : null;
+            var job = JobId().IsMatch(id) ? await service.CancelAsync(id, Caller.From(http), cancellationToken) : null;
             return job is null ? NotFound(id) : TypedResults.Accepted($"/api/v1/jobs/{id}", JobView.From(job));
         }
         catch (RequestRejectedException e)
@@ -150,7 +153,7 @@ public static partial class JobEndpoints
     {
         try
         {
-            var deleted = JobId().IsMatch(id) ? await service.DeleteAsync(id, cancellationToken) : null;
+            var deleted = JobId().IsMatch(id) ? await service.DeleteAsync(id, Caller.From(http), cancellationToken) : null;
             return deleted is null ? NotFound(id) : TypedResults.NoContent();
         }
         catch (RequestRejectedException e)
@@ -159,8 +162,9 @@ public static partial class JobEndpoints
         }
     }
 
-    private static async Task<Job?> Find(string id, IJobStore store, CancellationToken cancellationToken) =>
-        JobId().IsMatch(id) ? await store.GetAsync(id, cancellationToken) : null;
+    /// <summary>The job, if it exists and the caller may see it (another owner's job is "not found").</summary>
+    private static async Task<Job?> Find(string id, HttpContext http, IJobStore store, CancellationToken cancellationToken) =>
+        JobId().IsMatch(id) && await store.GetAsync(id, cancellationToken) is { } job && Caller.From(http).CanSee(job) ? job : null;
 
     private static async Task<string> ReadLogAsync(string path, CancellationToken cancellationToken) =>
         File.Exists(path) ? await File.ReadAllTextAsync(path, cancellationToken) : "";

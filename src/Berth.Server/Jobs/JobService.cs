@@ -23,7 +23,7 @@ public sealed class JobService(
     private const int MaxNameLength = 200;
 
     /// <summary>Stores the job's files, then the queued job. Throws <see cref="RequestRejectedException"/> for bad input or a full queue.</summary>
-    public async Task<Job> SubmitAsync(JobSubmission submission, string? correlationId, CancellationToken cancellationToken)
+    public async Task<Job> SubmitAsync(JobSubmission submission, Auth.Caller caller, string? correlationId, CancellationToken cancellationToken)
     {
         var berth = berthOptions.Value;
         var limits = ResolveLimits(submission.Limits, limitsOptions.Value);
@@ -58,7 +58,7 @@ public sealed class JobService(
             await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);
 
             var job = new Job(id, 0, name, JobStatus.Queued, limits, correlationId, now, null, null, null, null,
-                pipeline.InitialStages(), null, null, [], 0);
+                pipeline.InitialStages(), null, null, [], 0, Owner: caller.Owner);
             var stored = await store.TryEnqueueAsync(job, berth.QueueCap, cancellationToken) ?? throw QueueFull(berth.QueueCap);
             Log.JobAccepted(logger, id, name);
             signal.JobQueued();
@@ -72,8 +72,12 @@ public sealed class JobService(
     }
 
     /// <summary>Cancels a job. Null when unknown; throws 409 when already finished.</summary>
-    public async Task<Job?> CancelAsync(string id, CancellationToken cancellationToken)
+    public async Task<Job?> CancelAsync(string id, Auth.Caller caller, CancellationToken cancellationToken)
     {
+        if (await store.GetAsync(id, cancellationToken) is not { } visible || !caller.CanSee(visible))
+        {
+            return null;
+        }
         if (await store.CancelIfQueuedAsync(id, time.GetUtcNow(), cancellationToken))
         {
             Log.CancelRequested(logger, id);
@@ -94,10 +98,10 @@ public sealed class JobService(
     }
 
     /// <summary>Deletes a finished job and its files. Null when unknown; throws 409 while it is queued or active.</summary>
-    public async Task<bool?> DeleteAsync(string id, CancellationToken cancellationToken)
+    public async Task<bool?> DeleteAsync(string id, Auth.Caller caller, CancellationToken cancellationToken)
     {
         var job = await store.GetAsync(id, cancellationToken);
-        if (job is null)
+        if (job is null || !caller.CanSee(job))
         {
             return null;
         }

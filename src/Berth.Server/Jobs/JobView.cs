@@ -6,6 +6,7 @@ namespace Berth.Server.Jobs;
 public sealed record JobView(
     string Id,
     string? Name,
+    string Owner,
     JobStatus Status,
     double? Performance,
     JobFailure? Failure,
@@ -22,6 +23,7 @@ public sealed record JobView(
     public static JobView From(Job job) => new(
         job.Id,
         job.Name,
+        job.Owner,
         job.Status,
         job.Performance,
         job.Failure,

@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Job {JobId}: could not delete its files")]
     public static partial void DeleteFilesFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(17, LogLevel.Warning, "No API keys are configured (Auth:Keys): authentication is off and Berth listens on loopback only ({Urls})")]
+    public static partial void LoopbackOnly(ILogger logger, string urls);
 }

@@ -13,7 +13,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
 {
     private const string Columns =
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
-        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan";
+        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner";
 
     private static readonly string Terminal = "('succeeded','failed','canceled')";
 
@@ -49,18 +49,23 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                 exit_code INTEGER,
                 lint TEXT NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
-                scan TEXT
+                scan TEXT,
+                owner TEXT NOT NULL DEFAULT 'local'
             );
             CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs(status, seq);
             CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
             """, cancellationToken);
-        // Databases made before the scan stage existed gain its column.
-        await using var columns = connection.CreateCommand();
-        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'scan'";
-        if (Convert.ToInt32(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+        // Databases made by earlier versions gain the columns added since.
+        foreach (var (column, definition) in new[] { ("scan", "scan TEXT"), ("owner", "owner TEXT NOT NULL DEFAULT 'local'") })
         {
-            await ExecuteAsync(connection, "ALTER TABLE jobs ADD COLUMN scan TEXT", cancellationToken);
+            await using var columns = connection.CreateCommand();
+            columns.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = '{column}'";
+            if (Convert.ToInt32(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                await ExecuteAsync(connection, $"ALTER TABLE jobs ADD COLUMN {definition}", cancellationToken);
+            }
         }
+        await ExecuteAsync(connection, "CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs(owner, seq)", cancellationToken);
     }
 
     public async Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken)
@@ -69,9 +74,9 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO jobs (id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance,
-                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan)
+                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner)
             SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
-                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan
+                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner
             WHERE (SELECT COUNT(*) FROM jobs WHERE status = 'queued') < @cap
             RETURNING seq;
             """;
@@ -90,16 +95,18 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         return (await ReadAllAsync(command, cancellationToken)) is [var first, ..] ? first : null;
     }
 
-    public async Task<IReadOnlyList<Job>> ListAsync(JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Job>> ListAsync(string? owner, JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT {Columns} FROM jobs
-            WHERE (@status IS NULL OR status = @status)
+            WHERE (@owner IS NULL OR owner = @owner)
+              AND (@status IS NULL OR status = @status)
               AND (@after IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after))
             ORDER BY seq DESC LIMIT @limit
             """;
+        command.Parameters.AddWithValue("@owner", (object?)owner ?? DBNull.Value);
         command.Parameters.AddWithValue("@status", (object?)status?.ToWire() ?? DBNull.Value);
         command.Parameters.AddWithValue("@after", (object?)afterId ?? DBNull.Value);
         command.Parameters.AddWithValue("@limit", limit);
@@ -214,6 +221,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         p.AddWithValue("@lint", JsonSerializer.Serialize(job.Lint, JobJson.Options));
         p.AddWithValue("@attempts", job.Attempts);
         p.AddWithValue("@scan", job.Scan is null ? DBNull.Value : JsonSerializer.Serialize(job.Scan, JobJson.Options));
+        p.AddWithValue("@owner", job.Owner);
     }
 
     private static async Task<IReadOnlyList<Job>> ReadAllAsync(SqliteCommand command, CancellationToken cancellationToken)
@@ -253,7 +261,8 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             ExitCode: r.IsDBNull(14) ? null : r.GetInt64(14),
             Lint: JsonSerializer.Deserialize<List<LintFinding>>(r.GetString(15), JobJson.Options)!,
             Attempts: r.GetInt32(16),
-            Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options));
+            Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options),
+            Owner: r.GetString(18));
     }
 
     private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);

@@ -15,6 +15,7 @@ public sealed class BerthFixture : IAsyncLifetime
         ["Limits:KillGraceSeconds"] = "1",
         ["Build:TimeoutSeconds"] = "120",
         ["Scan:Database"] = RepoPaths.VulnDb,
+        ["Auth:SubmitsPerMinute"] = "100000",
     };
 
     public BerthProcess Server { get; private set; } = null!;

@@ -25,10 +25,10 @@ public sealed class BerthProcess : IAsyncDisposable
     public string Log => File.Exists(_logPath) ? File.ReadAllText(_logPath) : "";
 
     /// <summary>Starts the server and waits until /readyz answers 200.</summary>
-    public static async Task<BerthProcess> StartAsync(string dataRoot, IReadOnlyDictionary<string, string> settings, int? port = null)
+    public static async Task<BerthProcess> StartAsync(string dataRoot, IReadOnlyDictionary<string, string> settings, int? port = null, string host = "127.0.0.1")
     {
         Directory.CreateDirectory(dataRoot);
-        var url = $"http://127.0.0.1:{port ?? FreePort()}";
+        var url = $"http://{host}:{port ?? FreePort()}";
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -51,7 +51,7 @@ public sealed class BerthProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new BerthProcess(process, new Uri(url), dataRoot, logPath);
+        var server = new BerthProcess(process, new Uri(url.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), dataRoot, logPath);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {

@@ -1,0 +1,51 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Berth.Server.Configuration;
+
+/// <summary>API keys (section <c>Auth</c>). No keys: no authentication, and Berth listens on loopback only.</summary>
+public sealed class AuthOptions : IValidatableObject
+{
+    public const string Section = "Auth";
+
+    public List<ApiKey> Keys { get; set; } = [];
+
+    /// <summary>Submissions per owner per minute (token bucket; the burst is the same number).</summary>
+    [Range(1, 100_000)]
+    public int SubmitsPerMinute { get; set; } = 60;
+
+    public sealed class ApiKey
+    {
+        public string Owner { get; set; } = "";
+
+        /// <summary><c>user</c> sees its own jobs; <c>admin</c> sees all.</summary>
+        public string Role { get; set; } = "user";
+
+        /// <summary>Hex SHA-256 of the key: plain keys never appear in configuration.</summary>
+        public string Sha256 { get; set; } = "";
+    }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < Keys.Count; i++)
+        {
+            var key = Keys[i];
+            if (string.IsNullOrWhiteSpace(key.Owner) || key.Owner.Length > 100 || key.Owner.Any(char.IsControl))
+            {
+                yield return new ValidationResult($"Auth:Keys:{i}:Owner must be 1-100 printable characters.");
+            }
+            if (key.Role is not ("user" or "admin"))
+            {
+                yield return new ValidationResult($"Auth:Keys:{i}:Role must be 'user' or 'admin'.");
+            }
+            if (key.Sha256.Length != 64 || !key.Sha256.All(char.IsAsciiHexDigit))
+            {
+                yield return new ValidationResult($"Auth:Keys:{i}:Sha256 must be the 64-hex-digit SHA-256 of the key (e.g. `printf %s KEY | sha256sum`).");
+            }
+            else if (!seen.Add(key.Sha256))
+            {
+                yield return new ValidationResult($"Auth:Keys:{i}:Sha256 repeats another key's hash.");
+            }
+        }
+    }
+}
