@@ -38,6 +38,7 @@ public static class BerthServices
         services.AddSingleton<BuildStage>();
         services.AddSingleton<AdvisoryDatabaseProvider>();
         services.AddSingleton<ScanStage>();
+        services.AddSingleton<DataVolumes>();
         services.AddSingleton<RunStage>();
         services.AddSingleton<CollectStage>();
         services.AddSingleton<JobPipeline>();

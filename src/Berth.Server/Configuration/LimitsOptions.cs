@@ -26,6 +26,11 @@ public sealed class LimitsOptions : IValidatableObject
     /// <summary>Most open files per process (RLIMIT_NOFILE).</summary>
     [Range(16, 1_048_576)] public int OpenFiles { get; set; } = 1024;
 
+    /// <summary>Size of each job's /data filesystem (a per-job quota), and the most a job may ask for.</summary>
+    [Range(MinDataMb, 1024 * 1024)] public int DataMb { get; set; } = 256;
+
+    public const int MinDataMb = 4;
+
     /// <summary>Largest build context, both as uploaded and unpacked.</summary>
     [Range(1, 64 * 1024)] public int MaxContextMb { get; set; } = 100;
 

@@ -11,6 +11,7 @@ public static class FailureReasons
     public const string NonzeroExit = "nonzero_exit";
     public const string Timeout = "timeout";
     public const string OutOfMemory = "out_of_memory";
+    public const string DataQuotaExceeded = "data_quota_exceeded";
     public const string PerfMissing = "perf_missing";
     public const string PerfInvalid = "perf_invalid";
     public const string Interrupted = "interrupted";

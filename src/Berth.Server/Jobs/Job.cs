@@ -1,9 +1,10 @@
+using Berth.Server.Configuration;
 using Berth.Server.Dockerfiles;
 
 namespace Berth.Server.Jobs;
 
 /// <summary>Resource limits of one job, already checked against the server's maxima.</summary>
-public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus);
+public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus, int DataMb = LimitsOptions.MinDataMb);
 
 /// <summary>
 /// The scan stage's outcome as the job view shows it: <see cref="Status"/> is <c>passed</c>, <c>failed</c>

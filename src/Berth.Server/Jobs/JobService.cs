@@ -15,6 +15,7 @@ public sealed class JobService(
     ActiveJobs active,
     QueueSignal signal,
     DockerEngine engine,
+    DataVolumes volumes,
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
     TimeProvider time,
@@ -109,6 +110,14 @@ public sealed class JobService(
         {
             throw new RequestRejectedException(409, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
         }
+        try
+        {
+            await volumes.ReleaseAsync(JobPaths.For(berthOptions.Value.JobsRoot, id), cancellationToken); // normally already released
+        }
+        catch (IOException e)
+        {
+            Log.DeleteFilesFailed(logger, id, e);
+        }
         TryDeleteDirectory(id, JobPaths.For(berthOptions.Value.JobsRoot, id).Directory);
         try
         {
@@ -126,6 +135,7 @@ public sealed class JobService(
         var timeout = request.TimeoutSeconds ?? limits.DefaultTimeoutSeconds;
         var memory = request.MemoryMb ?? limits.DefaultMemoryMb;
         var cpus = request.Cpus ?? limits.DefaultCpus;
+        var data = request.DataMb ?? limits.DataMb;
         if (timeout < 1)
         {
             throw new RequestRejectedException(422, "limits.timeoutSeconds must be at least 1", "limits.timeoutSeconds");
@@ -150,7 +160,15 @@ public sealed class JobService(
         {
             throw new RequestRejectedException(422, string.Create(CultureInfo.InvariantCulture, $"limits.cpus {cpus} exceeds the server maximum of {limits.MaxCpus}"), "limits.cpus");
         }
-        return new JobLimits(timeout, memory, cpus);
+        if (data < LimitsOptions.MinDataMb)
+        {
+            throw new RequestRejectedException(422, $"limits.dataMb must be at least {LimitsOptions.MinDataMb}", "limits.dataMb");
+        }
+        if (data > limits.DataMb)
+        {
+            throw new RequestRejectedException(422, $"limits.dataMb {data} exceeds the server maximum of {limits.DataMb}", "limits.dataMb");
+        }
+        return new JobLimits(timeout, memory, cpus, data);
     }
 
     private static string? CheckName(string? name)

@@ -10,7 +10,7 @@ namespace Berth.Server.Jobs;
 public sealed record SubmitJobRequest(string? Dockerfile, string? Name, LimitsRequest? Limits);
 
 /// <summary>Requested limits; each may be left out to get the server's default.</summary>
-public sealed record LimitsRequest(int? TimeoutSeconds, int? MemoryMb, double? Cpus);
+public sealed record LimitsRequest(int? TimeoutSeconds, int? MemoryMb, double? Cpus, int? DataMb = null);
 
 /// <summary>A submission read from any of the three request forms. <see cref="Context"/> is the raw archive, if any.</summary>
 public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? Name, LimitsRequest Limits)
@@ -160,7 +160,8 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
         var limits = new LimitsRequest(
             ParseNumber<int>(form, "timeoutSeconds"),
             ParseNumber<int>(form, "memoryMb"),
-            ParseNumber<double>(form, "cpus"));
+            ParseNumber<double>(form, "cpus"),
+            ParseNumber<int>(form, "dataMb"));
         return new JobSubmission(dockerfile, context, name, limits);
     }
 

@@ -14,6 +14,7 @@ public sealed class JobRunner(
     IJobStore store,
     JobPipeline pipeline,
     DockerEngine engine,
+    DataVolumes volumes,
     ActiveJobs active,
     QueueSignal signal,
     IOptions<BerthOptions> options,
@@ -42,6 +43,15 @@ public sealed class JobRunner(
         foreach (var job in leftovers)
         {
             using var scope = BeginScope(job);
+            try
+            {
+                await engine.RemoveJobContainersAsync(job.Id, cancellationToken);
+                await volumes.ReleaseAsync(JobPaths.For(options.Value.JobsRoot, job.Id), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.CleanupFailed(logger, job.Id, e);
+            }
             if (job.Attempts >= 2)
             {
                 Log.JobInterrupted(logger, job.Id);
@@ -165,13 +175,14 @@ public sealed class JobRunner(
         await store.SaveAsync(context.Job, CancellationToken.None);
     }
 
-    /// <summary>Removes the job's container always, and its image tag unless Build:KeepImages.</summary>
+    /// <summary>Removes the job's container always, then its /data volume, and its image tag unless Build:KeepImages.</summary>
     private async Task CleanUpAsync(JobContext context)
     {
         var jobId = context.Job.Id;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            // The container first: /data cannot be unmounted while a container holds it.
             if (context.ContainerId is { } containerId)
             {
                 await engine.RemoveContainerAsync(containerId, timeout.Token);
@@ -180,6 +191,7 @@ public sealed class JobRunner(
             {
                 await engine.RemoveJobContainersAsync(jobId, timeout.Token); // the run stage stopped before it knew the id
             }
+            await volumes.ReleaseAsync(context.Paths, timeout.Token);
             if (!buildOptions.Value.KeepImages)
             {
                 await engine.RemoveImageAsync(HardeningProfile.ImageTag(jobId), timeout.Token);

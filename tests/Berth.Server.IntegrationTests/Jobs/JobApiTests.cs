@@ -94,6 +94,7 @@ public sealed class JobApiTests(BerthFixture fixture)
     [InlineData("memoryMb", 4096, "maximum of 1024")]
     [InlineData("timeoutSeconds", 100000, "maximum of 120")]
     [InlineData("cpus", 64, "maximum of 2")]
+    [InlineData("dataMb", 100000, "maximum of 256")]
     public async Task Submit_LimitAboveTheServerMaximum_Is422NamingTheMaximum(string field, double value, string message)
     {
         using var response = await Client.PostAsJsonAsync(Jobs, new { dockerfile = "FROM busybox:latest\n", limits = new Dictionary<string, double> { [field] = value } });

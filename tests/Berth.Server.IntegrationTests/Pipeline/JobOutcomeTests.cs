@@ -199,4 +199,28 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
         Assert.Contains("[berth] log truncated", logs, StringComparison.Ordinal);
         Assert.InRange(logs.Length, 64 * 1024, 80 * 1024);
     }
+
+    [Fact]
+    public async Task Run_FillingData_FailsDataQuotaAndTheHostKeepsItsSpace()
+    {
+        var job = await Api.RunAsync(Busybox("dd if=/dev/zero of=/data/fill bs=1M count=200 && echo '{\"perf\": 1}' > /data/perf.json"), new { dataMb = 16 });
+
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal(FailureReasons.DataQuotaExceeded, job.Failure?.Reason);
+        Assert.Contains("16 MiB quota", job.Failure?.Message, StringComparison.Ordinal);
+        var jobDir = Path.Combine(fixture.Server.DataRoot, "jobs", job.Id);
+        Assert.DoesNotContain(File.ReadAllText("/proc/self/mountinfo").Split('\n'), line => line.Contains(jobDir, StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(jobDir, "data.img")));
+        Assert.Contains("No space left on device", await Api.LogsAsync(job.Id), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_DataIsAFreshFilesystemOwnedByTheRunUser()
+    {
+        var job = await Api.RunAsync(Busybox("test -z \"$(ls -A /data)\" && stat -c '%u %a' /data && echo \"{\\\"perf\\\": $(stat -c %u /data)}\" > /data/perf.json"));
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(65534, job.Performance);
+        Assert.Contains("65534 700", await Api.LogsAsync(job.Id), StringComparison.Ordinal);
+    }
 }

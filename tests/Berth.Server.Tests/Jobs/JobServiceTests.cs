@@ -9,11 +9,11 @@ public sealed class JobServiceTests
 
     [Fact]
     public void ResolveLimits_NothingRequested_GivesDefaults() =>
-        Assert.Equal(new JobLimits(60, 256, 1), JobService.ResolveLimits(new LimitsRequest(null, null, null), Limits));
+        Assert.Equal(new JobLimits(60, 256, 1, 256), JobService.ResolveLimits(new LimitsRequest(null, null, null), Limits));
 
     [Fact]
     public void ResolveLimits_WithinMaxima_GivesWhatWasAsked() =>
-        Assert.Equal(new JobLimits(120, 512, 0.5), JobService.ResolveLimits(new LimitsRequest(120, 512, 0.5), Limits));
+        Assert.Equal(new JobLimits(120, 512, 0.5, 32), JobService.ResolveLimits(new LimitsRequest(120, 512, 0.5, 32), Limits));
 
     [Theory]
     [InlineData(121, null, null, "limits.timeoutSeconds", "maximum of 120")]
@@ -23,9 +23,11 @@ public sealed class JobServiceTests
     [InlineData(null, null, 2.5, "limits.cpus", "maximum of 2")]
     [InlineData(null, null, 0.0, "limits.cpus", "at least 0.01")]
     [InlineData(null, null, double.NaN, "limits.cpus", "at least 0.01")]
-    public void ResolveLimits_OutOfRange_Is422NamingTheField(int? timeout, int? memory, double? cpus, string field, string message)
+    [InlineData(null, null, null, "limits.dataMb", "maximum of 256", 257)]
+    [InlineData(null, null, null, "limits.dataMb", "at least 4", 1)]
+    public void ResolveLimits_OutOfRange_Is422NamingTheField(int? timeout, int? memory, double? cpus, string field, string message, int? data = null)
     {
-        var e = Assert.Throws<RequestRejectedException>(() => JobService.ResolveLimits(new LimitsRequest(timeout, memory, cpus), Limits));
+        var e = Assert.Throws<RequestRejectedException>(() => JobService.ResolveLimits(new LimitsRequest(timeout, memory, cpus, data), Limits));
         Assert.Equal(422, e.StatusCode);
         Assert.Equal(field, e.Field);
         Assert.Contains(message, e.Message, StringComparison.Ordinal);

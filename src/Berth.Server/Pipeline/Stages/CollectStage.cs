@@ -11,7 +11,15 @@ public sealed class CollectStage : IJobStage
 
     public Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
-        context.Job = context.Job with { Performance = PerfFileReader.Read(context.Paths.Data) };
+        try
+        {
+            context.Job = context.Job with { Performance = PerfFileReader.Read(context.Paths.Data) };
+        }
+        catch (JobFailedException e) when (DataVolumes.IsFull(context.Paths))
+        {
+            throw new JobFailedException(FailureReasons.DataQuotaExceeded,
+                $"the job filled /data (its {context.Job.Limits.DataMb} MiB quota, limits.dataMb): {e.Message}");
+        }
         return Task.CompletedTask;
     }
 }

@@ -10,8 +10,8 @@ namespace Berth.Server.Pipeline.Stages;
 /// Runs the built image in the sandbox <see cref="HardeningProfile"/> describes, with the job's own
 /// data directory at /data, under a wall-clock timeout. Captures stdout+stderr (capped).
 /// </summary>
-public sealed class RunStage(DockerEngine engine, HardeningProfile profile, IOptions<LimitsOptions> limits,
-    IOptions<BerthOptions> berthOptions, IOptions<SandboxOptions> sandbox, TimeProvider time) : IJobStage
+public sealed class RunStage(DockerEngine engine, HardeningProfile profile, DataVolumes volumes, IOptions<LimitsOptions> limits,
+    IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
     public string Name => "run";
 
@@ -21,7 +21,7 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, IOpt
     {
         var job = context.Job;
         var image = job.ImageId ?? throw new InvalidOperationException("the build stage did not run");
-        PrepareDataDirectory(context.Paths.Data);
+        await volumes.PrepareAsync(context.Paths, job.Limits.DataMb, cancellationToken);
 
         if (job.Attempts > 1)
         {
@@ -64,6 +64,11 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, IOpt
             throw new JobFailedException(FailureReasons.OutOfMemory,
                 string.Create(CultureInfo.InvariantCulture, $"the job exceeded its memory limit of {job.Limits.MemoryMb} MiB and a process was killed (exit code {state.ExitCode})"));
         }
+        if (state.ExitCode != 0 && DataVolumes.IsFull(context.Paths))
+        {
+            throw new JobFailedException(FailureReasons.DataQuotaExceeded, string.Create(CultureInfo.InvariantCulture,
+                $"the job filled /data (its {job.Limits.DataMb} MiB quota, limits.dataMb) and {ExitMessage(state.ExitCode)[8..]}"));
+        }
         if (state.ExitCode != 0)
         {
             throw new JobFailedException(FailureReasons.NonzeroExit, ExitMessage(state.ExitCode));
@@ -77,18 +82,6 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, IOpt
         143 => "the job exited with code 143 (terminated by SIGTERM)",
         _ => string.Create(CultureInfo.InvariantCulture, $"the job exited with code {code}"),
     };
-
-    /// <summary>A fresh, empty directory owned by the run uid, mode 0700: no two jobs or attempts share one.</summary>
-    private void PrepareDataDirectory(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        NativeFiles.Chown(path, sandbox.Value.Uid, sandbox.Value.Gid);
-    }
 
     private async Task CopyLogsAsync(string containerId, CappedLogWriter log, CancellationToken cancellationToken)
     {

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using Berth.Server.Configuration;
+using Berth.Server.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Pipeline;
+
+/// <summary>
+/// Each job's /data is its own small ext4 filesystem: a sparse image file in the job directory,
+/// loop-mounted <c>nosuid,nodev,noexec</c> on the job's data directory, its root owned by the run uid
+/// with mode 0700. Writing past the job's <c>dataMb</c> fails inside the container with ENOSPC, and the
+/// host never gives a job more disk than that.
+/// </summary>
+public sealed class DataVolumes(IOptions<SandboxOptions> sandbox)
+{
+    private const long MiB = 1024 * 1024;
+
+    public static string ImagePath(JobPaths paths) => Path.Combine(paths.Directory, "data.img");
+
+    /// <summary>A fresh, empty, mounted /data of <paramref name="sizeMb"/> MiB (anything from an earlier attempt is gone).</summary>
+    public async Task PrepareAsync(JobPaths paths, int sizeMb, CancellationToken cancellationToken)
+    {
+        await ReleaseAsync(paths, cancellationToken);
+        var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(paths.Data, mode);
+        var image = ImagePath(paths);
+        await using (var file = new FileStream(image, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.SetLength(sizeMb * MiB); // sparse: blocks are used only as the job writes
+        }
+        File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var owner = string.Create(CultureInfo.InvariantCulture, $"{sandbox.Value.Uid}:{sandbox.Value.Gid}");
+        await RunAsync("mkfs.ext4", ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", $"root_owner={owner}", image], cancellationToken);
+        await RunAsync("mount", ["-t", "ext4", "-o", "loop,nosuid,nodev,noexec", image, paths.Data], cancellationToken);
+        File.SetUnixFileMode(paths.Data, mode);
+        NativeFiles.Chown(paths.Data, sandbox.Value.Uid, sandbox.Value.Gid);
+        var lostFound = Path.Combine(paths.Data, "lost+found");
+        if (Directory.Exists(lostFound))
+        {
+            Directory.Delete(lostFound);
+        }
+    }
+
+    /// <summary>True when /data has less than 1 MiB left: the job ran into its quota.</summary>
+    public static bool IsFull(JobPaths paths)
+    {
+        try
+        {
+            return IsMounted(paths.Data) && new DriveInfo(paths.Data).AvailableFreeSpace < MiB;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Unmounts /data and deletes its image. Safe to call when nothing is mounted.</summary>
+    public async Task ReleaseAsync(JobPaths paths, CancellationToken cancellationToken)
+    {
+        if (IsMounted(paths.Data))
+        {
+            try
+            {
+                await RunAsync("umount", [paths.Data], cancellationToken);
+            }
+            catch (IOException)
+            {
+                await RunAsync("umount", ["-l", paths.Data], cancellationToken); // busy: detach now, free when unused
+            }
+        }
+        if (Directory.Exists(paths.Data))
+        {
+            Directory.Delete(paths.Data, recursive: true);
+        }
+        File.Delete(ImagePath(paths));
+    }
+
+    public static bool IsMounted(string path)
+    {
+        var full = Path.GetFullPath(path).TrimEnd('/');
+        // /proc/self/mountinfo: field 5 is the mount point, with spaces etc. octal-escaped.
+        return File.ReadLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' '))
+            .Any(fields => fields.Length > 4 && Unescape(fields[4]) == full);
+    }
+
+    private static string Unescape(string field) =>
+        field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
+             .Replace("\\012", "\n", StringComparison.Ordinal).Replace("\\134", "\\", StringComparison.Ordinal);
+
+    private static async Task RunAsync(string command, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(command) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start) ?? throw new IOException($"{command} could not be started");
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new IOException($"{command} {string.Join(' ', start.ArgumentList)} failed ({process.ExitCode}): {(await stderr).Trim()}");
+        }
+    }
+}
