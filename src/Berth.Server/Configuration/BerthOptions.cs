@@ -27,6 +27,10 @@ public sealed class BerthOptions
     [Range(1, 1024 * 1024)]
     public int LogCapKb { get; set; } = 1024;
 
+    /// <summary>How often the janitor removes what finished or vanished jobs left behind.</summary>
+    [Range(5, 24 * 3600)]
+    public int JanitorIntervalSeconds { get; set; } = 300;
+
     public string DatabasePath => Path.Combine(DataRoot, "berth.db");
 
     public string JobsRoot => Path.Combine(DataRoot, "jobs");

@@ -46,7 +46,9 @@ public static class BerthServices
         services.AddSingleton<ActiveJobs>();
         services.AddSingleton<QueueSignal>();
         services.AddSingleton<JobService>();
+        services.AddSingleton<Janitor>();
         services.AddHostedService<JobRunner>();
+        services.AddHostedService<JanitorService>();
         return services;
     }
 }

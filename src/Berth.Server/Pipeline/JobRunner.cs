@@ -15,6 +15,7 @@ public sealed class JobRunner(
     JobPipeline pipeline,
     DockerEngine engine,
     DataVolumes volumes,
+    Janitor janitor,
     ActiveJobs active,
     QueueSignal signal,
     IOptions<BerthOptions> options,
@@ -34,8 +35,7 @@ public sealed class JobRunner(
 
     /// <summary>
     /// Jobs left in an active state by a previous process: their containers go; each job is re-queued
-    /// once, and failed as <c>interrupted</c> the second time. Containers and images of jobs that are not
-    /// active go too (images are kept for stored jobs when Build:KeepImages is set).
+    /// once, and failed as <c>interrupted</c> the second time. Then the janitor sweeps what is left.
     /// </summary>
     internal async Task RecoverAsync(CancellationToken cancellationToken)
     {
@@ -69,30 +69,7 @@ public sealed class JobRunner(
             }
         }
 
-        try
-        {
-            foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(cancellationToken))
-            {
-                if (!active.IsActive(jobId))
-                {
-                    await engine.RemoveContainerAsync(containerId, cancellationToken);
-                    Log.OrphanRemoved(logger, containerId, jobId);
-                }
-            }
-            foreach (var (image, jobId) in await engine.ListJobImagesAsync(cancellationToken))
-            {
-                var keep = buildOptions.Value.KeepImages && await store.GetAsync(jobId, cancellationToken) is not null;
-                if (!keep && !active.IsActive(jobId))
-                {
-                    await engine.RemoveImageAsync(image, cancellationToken);
-                    Log.OrphanRemoved(logger, image, jobId);
-                }
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            Log.RecoveryEngineUnavailable(logger, e);
-        }
+        await janitor.SweepAsync(cancellationToken);
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)

@@ -45,5 +45,18 @@ public sealed class Docker : IDisposable
         }
     }
 
+    /// <summary>A stopped container that looks like one a job left: labelled with the job id.</summary>
+    public async Task<string> CreateJobContainerAsync(string jobId) =>
+        (await _client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = "busybox:latest",
+            Cmd = ["true"],
+            Labels = new Dictionary<string, string> { ["berth.job"] = jobId },
+            HostConfig = new HostConfig { NetworkMode = "none" },
+        })).ID;
+
+    public Task TagAsync(string image, string repository) =>
+        _client.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = repository, Tag = "latest" });
+
     public void Dispose() => _client.Dispose();
 }

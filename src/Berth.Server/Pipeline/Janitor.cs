@@ -1,0 +1,107 @@
+using Berth.Server.Configuration;
+using Berth.Server.Docker;
+using Berth.Server.Jobs;
+using Berth.Server.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Pipeline;
+
+/// <summary>
+/// Removes what finished or vanished jobs left behind: containers (found by the <c>berth.job</c> label),
+/// <c>berth/job-*</c> images (unless Build:KeepImages and the job still exists), mounted /data volumes,
+/// and job directories of jobs the store no longer has. Runs at start-up and every
+/// <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
+/// </summary>
+public sealed class Janitor(
+    IJobStore store,
+    DockerEngine engine,
+    DataVolumes volumes,
+    ActiveJobs active,
+    IOptions<BerthOptions> options,
+    IOptions<BuildOptions> buildOptions,
+    ILogger<Janitor> logger)
+{
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(cancellationToken))
+            {
+                if (await IsLeftoverAsync(jobId, cancellationToken))
+                {
+                    await engine.RemoveContainerAsync(containerId, cancellationToken);
+                    Log.OrphanRemoved(logger, $"container {containerId}", jobId);
+                }
+            }
+            foreach (var (image, jobId) in await engine.ListJobImagesAsync(cancellationToken))
+            {
+                var job = await store.GetAsync(jobId, cancellationToken);
+                var keep = buildOptions.Value.KeepImages && job is not null;
+                if (!keep && await IsLeftoverAsync(jobId, cancellationToken))
+                {
+                    await engine.RemoveImageAsync(image, cancellationToken);
+                    Log.OrphanRemoved(logger, $"image {image}", jobId);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.RecoveryEngineUnavailable(logger, e);
+        }
+
+        if (!Directory.Exists(options.Value.JobsRoot))
+        {
+            return;
+        }
+        foreach (var directory in Directory.EnumerateDirectories(options.Value.JobsRoot))
+        {
+            var jobId = Path.GetFileName(directory);
+            if (!await IsLeftoverAsync(jobId, cancellationToken))
+            {
+                continue;
+            }
+            var paths = JobPaths.For(options.Value.JobsRoot, jobId);
+            try
+            {
+                if (DataVolumes.IsMounted(paths.Data) || File.Exists(DataVolumes.ImagePath(paths)))
+                {
+                    await volumes.ReleaseAsync(paths, cancellationToken);
+                    Log.OrphanRemoved(logger, "data volume", jobId);
+                }
+                if (await store.GetAsync(jobId, cancellationToken) is null)
+                {
+                    Directory.Delete(directory, recursive: true);
+                    Log.OrphanRemoved(logger, "job directory", jobId);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.CleanupFailed(logger, jobId, e);
+            }
+        }
+    }
+
+    /// <summary>A job no worker here runs, that the store holds as finished or not at all.</summary>
+    private async Task<bool> IsLeftoverAsync(string jobId, CancellationToken cancellationToken)
+    {
+        if (active.IsActive(jobId))
+        {
+            return false;
+        }
+        var job = await store.GetAsync(jobId, cancellationToken);
+        return job is null || job.Status.IsTerminal();
+    }
+}
+
+/// <summary>Runs the janitor every <c>Berth:JanitorIntervalSeconds</c>.</summary>
+public sealed class JanitorService(Janitor janitor, IOptions<BerthOptions> options, TimeProvider time) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.JanitorIntervalSeconds), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await janitor.SweepAsync(stoppingToken);
+        }
+    }
+}
