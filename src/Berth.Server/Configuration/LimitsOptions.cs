@@ -34,6 +34,9 @@ public sealed class LimitsOptions : IValidatableObject
     /// <summary>Largest build context, both as uploaded and unpacked.</summary>
     [Range(1, 64 * 1024)] public int MaxContextMb { get; set; } = 100;
 
+    /// <summary>Largest unpacked/compressed size ratio of a gzipped context over 1 MiB unpacked (zip-bomb guard).</summary>
+    [Range(2, 100_000)] public int MaxCompressionRatio { get; set; } = 100;
+
     /// <summary>Most entries in a build context archive.</summary>
     [Range(1, 10_000_000)] public int MaxContextFiles { get; set; } = 20_000;
 

@@ -20,13 +20,13 @@ public static class BuildContextPacker
     /// <summary>Writes the build tar to <paramref name="destination"/>. Returns the Dockerfile used.</summary>
     /// <param name="dockerfile">The Dockerfile given apart from the context; it wins over one inside it. Null: take the context's.</param>
     public static async Task<string> PackAsync(
-        string? dockerfile, Stream? context, Stream destination, long maxBytes, int maxEntries, CancellationToken cancellationToken)
+        string? dockerfile, Stream? context, Stream destination, long maxBytes, int maxEntries, CancellationToken cancellationToken, int maxRatio = 100)
     {
         await using var writer = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
         string? fromContext = null;
         if (context is not null)
         {
-            fromContext = await CopyEntriesAsync(context, writer, maxBytes, maxEntries, cancellationToken);
+            fromContext = await CopyEntriesAsync(context, writer, maxBytes, maxEntries, maxRatio, cancellationToken);
         }
         var text = dockerfile ?? fromContext
             ?? throw new RequestRejectedException(400, "no Dockerfile: send a 'dockerfile' part or put a Dockerfile at the root of the context");
@@ -40,9 +40,10 @@ public static class BuildContextPacker
         return text;
     }
 
-    private static async Task<string?> CopyEntriesAsync(Stream context, TarWriter writer, long maxBytes, int maxEntries, CancellationToken cancellationToken)
+    private static async Task<string?> CopyEntriesAsync(Stream context, TarWriter writer, long maxBytes, int maxEntries, int maxRatio, CancellationToken cancellationToken)
     {
-        var buffered = new BufferedStream(context, 64 * 1024);
+        var counted = new CountingStream(context);
+        var buffered = new BufferedStream(counted, 64 * 1024);
         var magic = new byte[2];
         var read = await buffered.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken);
         if (read == 0)
@@ -51,7 +52,8 @@ public static class BuildContextPacker
         }
         // BufferedStream cannot un-read: rebuild a stream that starts with the two peeked bytes.
         Stream payload = new PrefixedStream(magic.AsMemory(0, read), buffered);
-        if (read == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        var gzipped = read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        if (gzipped)
         {
             payload = new GZipStream(payload, CompressionMode.Decompress);
         }
@@ -78,6 +80,10 @@ public static class BuildContextPacker
                 if (total > maxBytes)
                 {
                     throw new RequestRejectedException(413, $"the unpacked context exceeds {maxBytes / (1024 * 1024)} MiB (Limits:MaxContextMb)");
+                }
+                if (gzipped && total > 1024 * 1024 && total > (long)maxRatio * Math.Max(1, counted.BytesRead))
+                {
+                    throw new RequestRejectedException(413, $"the context unpacks to more than {maxRatio} times its compressed size (Limits:MaxCompressionRatio): refusing a decompression bomb");
                 }
                 if (name.Length == 0)
                 {
@@ -219,4 +225,38 @@ public static class BuildContextPacker
     }
 
     private static string Shown(string value) => value.Length <= 120 ? value : value[..120] + "…";
+
+    /// <summary>Counts the bytes read through it (the compressed size of a gzipped context).</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = inner.Read(buffer, offset, count);
+            BytesRead += n;
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken);
+            BytesRead += n;
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

@@ -53,7 +53,7 @@ public sealed class JobService(
             await using (var tar = new FileStream(paths.BuildContext, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
             {
                 dockerfile = await BuildContextPacker.PackAsync(submission.Dockerfile, submission.Context, tar,
-                    limitsOptions.Value.MaxContextMb * 1024L * 1024L, limitsOptions.Value.MaxContextFiles, cancellationToken);
+                    limitsOptions.Value.MaxContextMb * 1024L * 1024L, limitsOptions.Value.MaxContextFiles, cancellationToken, limitsOptions.Value.MaxCompressionRatio);
             }
             JobSubmission.CheckDockerfile(dockerfile);
             await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);

@@ -162,6 +162,63 @@ public sealed class JobApiTests(BerthFixture fixture)
     }
 
     [Fact]
+    public async Task Submit_RandomJsonShapes_NeverGet500()
+    {
+        var random = new Random(99);
+        object? Value(int depth) => random.Next(depth > 3 ? 4 : 7) switch
+        {
+            0 => null,
+            1 => random.Next(-5, 1_000_000),
+            2 => random.NextDouble() * 1e12,
+            3 => new string((char)random.Next(32, 0x2FFF), random.Next(0, 50)),
+            4 => random.Next(2) == 0,
+            5 => Enumerable.Range(0, random.Next(4)).Select(_ => Value(depth + 1)).ToArray(),
+            _ => Enumerable.Range(0, random.Next(4)).Select(i => new[] { "dockerfile", "name", "limits", "timeoutSeconds", "memoryMb", "cpus", "dataMb", "x" }[random.Next(8)]).Distinct().ToDictionary(k => k, _ => Value(depth + 1)),
+        };
+        for (var i = 0; i < 60; i++)
+        {
+            var body = JsonSerializer.Serialize(new Dictionary<string, object?> { ["dockerfile"] = i % 3 == 0 ? "FROM busybox:latest\nBOGUS\n" : Value(0), ["name"] = Value(2), ["limits"] = Value(1) });
+            using var response = await PostTextAsync(body, "application/json");
+            Assert.True((int)response.StatusCode is >= 400 and < 500 or 202, $"{(int)response.StatusCode} for {body}");
+        }
+    }
+
+    [Fact]
+    public async Task Submit_MutatedArchives_NeverGet500()
+    {
+        var random = new Random(7);
+        var valid = TarGz(("a.txt", "hello"), ("dir/b.sh", "echo hi")).ToArray();
+        for (var i = 0; i < 40; i++)
+        {
+            var bytes = (byte[])valid.Clone();
+            for (var flips = random.Next(1, 8); flips > 0; flips--)
+            {
+                bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            }
+            using var form = new MultipartFormDataContent
+            {
+                { new StringContent("FROM busybox:latest\nBOGUS\n"), "dockerfile" },
+                { new ByteArrayContent(bytes), "context", "context.tar.gz" },
+            };
+            using var response = await Client.PostAsync(Jobs, form);
+            Assert.True((int)response.StatusCode is >= 400 and < 500 or 202, $"{(int)response.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task Submit_DecompressionBomb_Is413()
+    {
+        var gz = new MemoryStream();
+        using (var zip = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            Tar(new PaxTarEntry(TarEntryType.RegularFile, "zeros") { DataStream = new MemoryStream(new byte[1900 * 1024]) }).CopyTo(zip);
+        }
+        gz.Position = 0;
+        var problem = await PostContextAsync(gz, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Contains("decompression bomb", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownJob_Is404Everywhere()
     {
         const string id = "0123456789abcdef0123456789abcdef";

@@ -132,6 +132,21 @@ public sealed class BuildContextPackerTests
     }
 
     [Fact]
+    public async Task Pack_DecompressionBomb_Is413()
+    {
+        var gz = new MemoryStream();
+        using (var zip = new GZipStream(gz, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            await Tar(File("zeros", new string('\0', 4 * 1024 * 1024))).CopyToAsync(zip);
+        }
+        gz.Position = 0;
+        var e = await Assert.ThrowsAsync<RequestRejectedException>(() =>
+            BuildContextPacker.PackAsync("FROM a:1", gz, Stream.Null, 64 * Mb, 100, CancellationToken.None, maxRatio: 100));
+        Assert.Equal(413, e.StatusCode);
+        Assert.Contains("decompression bomb", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pack_OverTheEntryLimit_Is413()
     {
         var e = await RejectAsync(Tar(Enumerable.Range(0, 5).Select(i => (TarEntry)File($"f{i}")).ToArray()), maxEntries: 3);
