@@ -32,7 +32,8 @@ public static class BerthServices
         services.AddSingleton(sp => new HardeningProfile(
             sp.GetRequiredService<IOptions<SandboxOptions>>().Value,
             sp.GetRequiredService<IOptions<LimitsOptions>>().Value,
-            sp.GetRequiredService<IOptions<BuildOptions>>().Value));
+            sp.GetRequiredService<IOptions<BuildOptions>>().Value,
+            sp.GetRequiredService<IOptions<BerthOptions>>().Value.Instance));
 
         services.AddSingleton<LintStage>();
         services.AddSingleton<BuildStage>();

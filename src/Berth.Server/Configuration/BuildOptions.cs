@@ -18,6 +18,6 @@ public sealed class BuildOptions
     [Range(0.01, 1024)] public double Cpus { get; set; } = 2;
     [Range(1, 24 * 3600)] public int TimeoutSeconds { get; set; } = 900;
 
-    /// <summary>Keep each job's image (<c>berth/job-&lt;id&gt;</c>) after the job; default removes it.</summary>
+    /// <summary>Keep each job's image (<c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>) after the job; default removes it.</summary>
     public bool KeepImages { get; set; }
 }

@@ -83,7 +83,7 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
     public async Task<int> RemoveJobContainersAsync(string jobId, CancellationToken cancellationToken)
     {
         var removed = 0;
-        foreach (var container in await ListLabelledContainersAsync($"{HardeningProfile.JobLabel}={jobId}", cancellationToken))
+        foreach (var container in await ListLabelledContainersAsync([$"{HardeningProfile.JobLabel}={jobId}"], cancellationToken))
         {
             await RemoveContainerAsync(container.ID, cancellationToken);
             removed++;
@@ -91,23 +91,23 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         return removed;
     }
 
-    /// <summary>Every container carrying Berth's job label, with the job id.</summary>
-    public async Task<IReadOnlyList<(string ContainerId, string JobId)>> ListJobContainersAsync(CancellationToken cancellationToken) =>
-        (await ListLabelledContainersAsync(HardeningProfile.JobLabel, cancellationToken))
+    /// <summary>Every job container matching the instance label filter, with the job id.</summary>
+    public async Task<IReadOnlyList<(string ContainerId, string JobId)>> ListJobContainersAsync(string instanceFilter, CancellationToken cancellationToken) =>
+        (await ListLabelledContainersAsync([HardeningProfile.JobLabel, instanceFilter], cancellationToken))
             .Select(c => (c.ID, c.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
             .ToList();
 
-    /// <summary>Every job image tag (<c>berth/job-&lt;id&gt;</c>), with its job id.</summary>
-    public async Task<IReadOnlyList<(string Reference, string JobId)>> ListJobImagesAsync(CancellationToken cancellationToken)
+    /// <summary>Every job image tag matching <paramref name="pattern"/> (<c>berth-&lt;instance&gt;/job-*</c>), with its job id.</summary>
+    public async Task<IReadOnlyList<(string Reference, string JobId)>> ListJobImagesAsync(string pattern, CancellationToken cancellationToken)
     {
         var images = await client.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>>
             {
-                ["reference"] = new Dictionary<string, bool> { [HardeningProfile.ImageTag("*")] = true },
+                ["reference"] = new Dictionary<string, bool> { [pattern] = true },
             },
         }, cancellationToken);
-        const string prefix = "berth/job-";
+        var prefix = pattern.TrimEnd('*');
         return images
             .SelectMany(i => i.RepoTags ?? [])
             .Where(t => t.StartsWith(prefix, StringComparison.Ordinal))
@@ -145,13 +145,13 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         }
     }
 
-    private async Task<IList<ContainerListResponse>> ListLabelledContainersAsync(string labelFilter, CancellationToken cancellationToken) =>
+    private async Task<IList<ContainerListResponse>> ListLabelledContainersAsync(IEnumerable<string> labelFilters, CancellationToken cancellationToken) =>
         await client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>>
             {
-                ["label"] = new Dictionary<string, bool> { [labelFilter] = true },
+                ["label"] = labelFilters.ToDictionary(f => f, _ => true),
             },
         }, cancellationToken);
 

@@ -9,14 +9,24 @@ namespace Berth.Server.Docker;
 /// The one place that decides how untrusted code runs: the job container's spec and the build's
 /// parameters. Nothing else in Berth sets a security-relevant engine option.
 /// </summary>
-public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limits, BuildOptions build)
+public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limits, BuildOptions build, string instance)
 {
     public const string JobLabel = "berth.job";
+    public const string InstanceLabel = "berth.instance";
     public const string DataMountPath = "/data";
 
-    public static string ImageTag(string jobId) => $"berth/job-{jobId}";
+    public string Instance => instance;
 
-    public static string ContainerName(string jobId) => $"berth-job-{jobId}";
+    /// <summary><c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>.</summary>
+    public string ImageTag(string jobId) => $"berth-{instance}/job-{jobId}";
+
+    /// <summary>The reference filter matching every job image of this instance.</summary>
+    public string ImageTagPattern => $"berth-{instance}/job-*";
+
+    /// <summary>The label filter matching every job container of this instance.</summary>
+    public string InstanceFilter => $"{InstanceLabel}={instance}";
+
+    public string ContainerName(string jobId) => $"berth-{instance}-job-{jobId}";
 
     /// <summary>The container spec of a job run.</summary>
     public CreateContainerParameters ForRun(string jobId, string image, JobLimits jobLimits, string hostDataDirectory)
@@ -28,7 +38,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
             Name = ContainerName(jobId),
             Image = image,
             User = string.Create(CultureInfo.InvariantCulture, $"{sandbox.Uid}:{sandbox.Gid}"),
-            Labels = new Dictionary<string, string> { [JobLabel] = jobId },
+            Labels = new Dictionary<string, string> { [JobLabel] = jobId, [InstanceLabel] = instance },
             NetworkDisabled = true,
             AttachStdout = false,
             AttachStderr = false,

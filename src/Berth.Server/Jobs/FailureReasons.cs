@@ -15,6 +15,7 @@ public static class FailureReasons
     public const string PerfMissing = "perf_missing";
     public const string PerfInvalid = "perf_invalid";
     public const string Interrupted = "interrupted";
+    public const string EngineError = "engine_error";
     public const string InternalError = "internal_error";
 }
 

@@ -15,6 +15,7 @@ public sealed class JobService(
     ActiveJobs active,
     QueueSignal signal,
     DockerEngine engine,
+    HardeningProfile profile,
     DataVolumes volumes,
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
@@ -121,7 +122,7 @@ public sealed class JobService(
         TryDeleteDirectory(id, JobPaths.For(berthOptions.Value.JobsRoot, id).Directory);
         try
         {
-            await engine.RemoveImageAsync(HardeningProfile.ImageTag(id), cancellationToken);
+            await engine.RemoveImageAsync(profile.ImageTag(id), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

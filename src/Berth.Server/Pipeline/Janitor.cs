@@ -8,24 +8,29 @@ namespace Berth.Server.Pipeline;
 
 /// <summary>
 /// Removes what finished or vanished jobs left behind: containers (found by the <c>berth.job</c> label),
-/// <c>berth/job-*</c> images (unless Build:KeepImages and the job still exists), mounted /data volumes,
+/// <c>berth-&lt;instance&gt;/job-*</c> images (unless Build:KeepImages and the job still exists), mounted /data volumes,
 /// and job directories of jobs the store no longer has. Runs at start-up and every
 /// <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
 /// </summary>
 public sealed class Janitor(
     IJobStore store,
     DockerEngine engine,
+    HardeningProfile profile,
     DataVolumes volumes,
     ActiveJobs active,
     IOptions<BerthOptions> options,
     IOptions<BuildOptions> buildOptions,
+    TimeProvider time,
     ILogger<Janitor> logger)
 {
+    /// <summary>A directory of a job the store does not know is left alone this long: it may be a submission in progress.</summary>
+    public static readonly TimeSpan UnknownDirectoryGrace = TimeSpan.FromMinutes(10);
+
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
         try
         {
-            foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(cancellationToken))
+            foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(profile.InstanceFilter, cancellationToken))
             {
                 if (await IsLeftoverAsync(jobId, cancellationToken))
                 {
@@ -33,7 +38,7 @@ public sealed class Janitor(
                     Log.OrphanRemoved(logger, $"container {containerId}", jobId);
                 }
             }
-            foreach (var (image, jobId) in await engine.ListJobImagesAsync(cancellationToken))
+            foreach (var (image, jobId) in await engine.ListJobImagesAsync(profile.ImageTagPattern, cancellationToken))
             {
                 var job = await store.GetAsync(jobId, cancellationToken);
                 var keep = buildOptions.Value.KeepImages && job is not null;
@@ -61,6 +66,11 @@ public sealed class Janitor(
                 continue;
             }
             var paths = JobPaths.For(options.Value.JobsRoot, jobId);
+            var unknown = await store.GetAsync(jobId, cancellationToken) is null;
+            if (unknown && time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < UnknownDirectoryGrace)
+            {
+                continue;
+            }
             try
             {
                 if (DataVolumes.IsMounted(paths.Data) || File.Exists(DataVolumes.ImagePath(paths)))
@@ -68,7 +78,7 @@ public sealed class Janitor(
                     await volumes.ReleaseAsync(paths, cancellationToken);
                     Log.OrphanRemoved(logger, "data volume", jobId);
                 }
-                if (await store.GetAsync(jobId, cancellationToken) is null)
+                if (unknown)
                 {
                     Directory.Delete(directory, recursive: true);
                     Log.OrphanRemoved(logger, "job directory", jobId);

@@ -14,6 +14,7 @@ public sealed class JobRunner(
     IJobStore store,
     JobPipeline pipeline,
     DockerEngine engine,
+    HardeningProfile profile,
     DataVolumes volumes,
     Janitor janitor,
     ActiveJobs active,
@@ -138,6 +139,12 @@ public sealed class JobRunner(
             context.Job = Requeued(context.Job) with { Attempts = Math.Max(0, context.Job.Attempts - 1) };
             Log.JobRequeued(logger, claimed.Id, claimed.Status.ToWire());
         }
+        catch (Exception e) when (IsEngineFailure(e))
+        {
+            Log.JobFailed(logger, claimed.Id, FailureReasons.EngineError, e.Message);
+            context.Job = Fail(context.Job, current, new JobFailure(FailureReasons.EngineError,
+                $"the Docker engine failed during the {current?.Name ?? "setup"} stage ({e.GetType().Name}: {e.Message}); the job did not finish, submit it again"));
+        }
         catch (Exception e)
         {
             Log.JobCrashed(logger, claimed.Id, e);
@@ -146,8 +153,8 @@ public sealed class JobRunner(
         }
         finally
         {
-            active.Unregister(claimed.Id);
             await CleanUpAsync(context);
+            active.Unregister(claimed.Id);
         }
         await store.SaveAsync(context.Job, CancellationToken.None);
     }
@@ -171,7 +178,7 @@ public sealed class JobRunner(
             await volumes.ReleaseAsync(context.Paths, timeout.Token);
             if (!buildOptions.Value.KeepImages)
             {
-                await engine.RemoveImageAsync(HardeningProfile.ImageTag(jobId), timeout.Token);
+                await engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token);
             }
         }
         catch (Exception e)
@@ -196,6 +203,12 @@ public sealed class JobRunner(
             Stages = job.Stages.Select(s => s.Status == StageStatus.Pending ? s with { Status = StageStatus.Skipped } : s).ToList(),
         };
     }
+
+    /// <summary>The engine went away or answered with an error (e.g. dockerd restarted under the job).</summary>
+    private static bool IsEngineFailure(Exception e) =>
+        e is global::Docker.DotNet.DockerApiException or HttpRequestException or System.Net.Sockets.SocketException
+        || (e is IOException && e.GetType().Namespace?.StartsWith("System.Net", StringComparison.Ordinal) == true)
+        || (e.InnerException is { } inner && IsEngineFailure(inner));
 
     private Job Finish(Job job) => job with { FinishedAt = time.GetUtcNow() };
 

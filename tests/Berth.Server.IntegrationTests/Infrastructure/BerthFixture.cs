@@ -16,6 +16,7 @@ public sealed class BerthFixture : IAsyncLifetime
         ["Build:TimeoutSeconds"] = "120",
         ["Scan:Database"] = RepoPaths.VulnDb,
         ["Auth:SubmitsPerMinute"] = "100000",
+        ["Berth:JanitorIntervalSeconds"] = "5",
     };
 
     public BerthProcess Server { get; private set; } = null!;

@@ -32,6 +32,15 @@ public sealed class Docker : IDisposable
         Assert.Fail($"no container appeared for job {jobId}");
     }
 
+    /// <summary>Whether any Berth instance's image tag for the job (<c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>) exists.</summary>
+    public async Task<bool> JobImageExistsAsync(string jobId) =>
+        (await _client.Images.ListImagesAsync(new ImagesListParameters { All = true }))
+            .SelectMany(i => i.RepoTags ?? [])
+            .Any(t => t.StartsWith("berth-", StringComparison.Ordinal) && t.Contains($"/job-{jobId}:", StringComparison.Ordinal));
+
+    /// <summary>The instance name a Berth with this data root uses on the engine (see BerthOptions.Instance).</summary>
+    public static string InstanceOf(string dataRoot) => new Berth.Server.Configuration.BerthOptions { DataRoot = dataRoot }.Instance;
+
     public async Task<bool> ImageExistsAsync(string reference)
     {
         try
@@ -46,14 +55,17 @@ public sealed class Docker : IDisposable
     }
 
     /// <summary>A stopped container that looks like one a job left: labelled with the job id.</summary>
-    public async Task<string> CreateJobContainerAsync(string jobId) =>
+    public async Task<string> CreateJobContainerAsync(string jobId, string instance) =>
         (await _client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
             Image = "busybox:latest",
             Cmd = ["true"],
-            Labels = new Dictionary<string, string> { ["berth.job"] = jobId },
+            Labels = new Dictionary<string, string> { ["berth.job"] = jobId, ["berth.instance"] = instance },
             HostConfig = new HostConfig { NetworkMode = "none" },
         })).ID;
+
+    public Task RemoveContainerAsync(string id) =>
+        _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true });
 
     public Task TagAsync(string image, string repository) =>
         _client.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = repository, Tag = "latest" });

@@ -30,7 +30,7 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
         Assert.NotNull(job.StartedAt);
         Assert.True(job.FinishedAt >= job.StartedAt);
         Assert.Empty(await fixture.Docker.JobContainersAsync(job.Id));
-        Assert.False(await fixture.Docker.ImageExistsAsync($"berth/job-{job.Id}"));
+        Assert.False(await fixture.Docker.JobImageExistsAsync(job.Id));
     }
 
     [Fact]

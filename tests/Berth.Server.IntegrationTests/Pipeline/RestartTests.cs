@@ -35,6 +35,42 @@ public sealed class RestartTests(BerthFixture fixture)
     }
 
     [Fact]
+    public async Task KilledWithTwentyJobsInFlight_Restarted_EveryJobFinishesOnceAndNoContainerIsLeft()
+    {
+        var root = TempRoot.Create("crash20");
+        var settings = new Dictionary<string, string> { ["Berth:Workers"] = "2", ["Auth:SubmitsPerMinute"] = "1000" };
+        List<string> ids;
+        int port;
+        await using (var first = await BerthProcess.StartAsync(root, settings))
+        {
+            port = first.Port;
+            var api = new BerthApi(first.Client);
+            // Each job appends to its own /data marker: a job that ran twice at once would see the other's marker.
+            ids = (await Task.WhenAll(Enumerable.Range(1, 20).Select(i => api.SubmitAsync(Busybox(
+                $"test ! -e /data/marker && touch /data/marker && sleep 1 && echo '{{\"perf\": {i}}}' > /data/perf.json",
+                i % 4 == 0 ? "RUN sleep 1\n" : ""))))).Select(j => j.Id).ToList();
+            await api.WaitAsync(ids[0], j => j.Status is JobStatus.Running or JobStatus.Succeeded, 60);
+            first.Kill();
+        }
+
+        await using var second = await BerthProcess.StartAsync(root, settings, port);
+        var api2 = new BerthApi(second.Client);
+        var jobs = new List<JobView>();
+        foreach (var id in ids)
+        {
+            jobs.Add(await api2.WaitTerminalAsync(id, 180));
+        }
+
+        Assert.Equal(20, jobs.Count);
+        Assert.All(jobs, j => Assert.Equal(JobStatus.Succeeded, j.Status));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (double)i), jobs.Select(j => j.Performance!.Value));
+        foreach (var id in ids)
+        {
+            Assert.Empty(await fixture.Docker.JobContainersAsync(id));
+        }
+    }
+
+    [Fact]
     public async Task QueueFull_Is503WithRetryAfter_AndACanceledQueuedJobNeverStarts()
     {
         await using var server = await BerthProcess.StartAsync(TempRoot.Create("queue"),

@@ -6,7 +6,7 @@ namespace Berth.Server.Tests.Docker;
 
 public sealed class HardeningProfileTests
 {
-    private static readonly HardeningProfile Profile = new(new SandboxOptions(), new LimitsOptions(), new BuildOptions());
+    private static readonly HardeningProfile Profile = new(new SandboxOptions(), new LimitsOptions(), new BuildOptions(), "1a2b3c4d");
 
     [Fact]
     public void ForRun_AppliesEveryControl()
@@ -16,6 +16,8 @@ public sealed class HardeningProfileTests
 
         Assert.Equal("65534:65534", spec.User);
         Assert.Equal("abc", spec.Labels[HardeningProfile.JobLabel]);
+        Assert.Equal("1a2b3c4d", spec.Labels[HardeningProfile.InstanceLabel]);
+        Assert.Equal("berth-1a2b3c4d-job-abc", spec.Name);
         Assert.True(spec.NetworkDisabled);
         Assert.Equal("none", host.NetworkMode);
         Assert.Equal(["ALL"], host.CapDrop);
@@ -44,7 +46,7 @@ public sealed class HardeningProfileTests
     {
         var build = Profile.ForBuild("abc");
 
-        Assert.Equal(["berth/job-abc"], build.Tags);
+        Assert.Equal(["berth-1a2b3c4d/job-abc"], build.Tags);
         Assert.Null(build.Labels); // a per-job label would defeat the build cache
         Assert.Equal("none", build.NetworkMode);
         Assert.True(build.ForceRemove);

@@ -68,7 +68,7 @@ public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IO
         {
             throw new JobFailedException(FailureReasons.BuildFailed, $"build failed{tracker.AtStep}: {Trim(error)}");
         }
-        var imageId = await engine.ImageIdAsync(HardeningProfile.ImageTag(context.Job.Id), cancellationToken);
+        var imageId = await engine.ImageIdAsync(profile.ImageTag(context.Job.Id), cancellationToken);
         context.Job = context.Job with { ImageId = imageId };
     }
 

@@ -12,7 +12,7 @@ namespace Berth.Server.Pipeline.Stages;
 /// Scans the built image (packages from its layers, matched against OSV advisories) and fails the job
 /// as <c>vulnerable</c> when the policy says so. Writes the report and a CycloneDX SBOM beside the job.
 /// </summary>
-public sealed class ScanStage(DockerEngine engine, AdvisoryDatabaseProvider databases, IOptions<ScanOptions> options, TimeProvider time) : IJobStage
+public sealed class ScanStage(DockerEngine engine, HardeningProfile profile, AdvisoryDatabaseProvider databases, IOptions<ScanOptions> options, TimeProvider time) : IJobStage
 {
     public string Name => "scan";
 
@@ -50,10 +50,10 @@ public sealed class ScanStage(DockerEngine engine, AdvisoryDatabaseProvider data
         var policy = scan.Policy();
         var verdict = policy.Evaluate(result.Findings, DateOnly.FromDateTime(now.UtcDateTime));
         var info = DatabaseInfo.Of(database, now, scan.MaxDatabaseAgeDays);
-        var report = ScanReport.Create(HardeningProfile.ImageTag(context.Job.Id), result, verdict, policy, info);
+        var report = ScanReport.Create(profile.ImageTag(context.Job.Id), result, verdict, policy, info);
         await File.WriteAllTextAsync(context.Paths.ScanReport, System.Text.Json.JsonSerializer.Serialize(report, JobJson.Options), cancellationToken);
         await File.WriteAllTextAsync(context.Paths.Sbom,
-            CycloneDx.ToJson(CycloneDx.Create(HardeningProfile.ImageTag(context.Job.Id), result, verdict.Findings, now, Guid.NewGuid())), cancellationToken);
+            CycloneDx.ToJson(CycloneDx.Create(profile.ImageTag(context.Job.Id), result, verdict.Findings, now, Guid.NewGuid())), cancellationToken);
 
         context.Job = context.Job with
         {
