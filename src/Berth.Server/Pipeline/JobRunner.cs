@@ -159,14 +159,16 @@ public sealed class JobRunner(
         await store.SaveAsync(context.Job, CancellationToken.None);
     }
 
-    /// <summary>Removes the job's container always, then its /data volume, and its image tag unless Build:KeepImages.</summary>
+    /// <summary>
+    /// Removes the job's container, then its /data volume, then its image tag unless Build:KeepImages.
+    /// Each step runs even when an earlier one failed (the engine may be down); the janitor retries later.
+    /// </summary>
     private async Task CleanUpAsync(JobContext context)
     {
         var jobId = context.Job.Id;
-        try
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await TryAsync(async () =>
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            // The container first: /data cannot be unmounted while a container holds it.
             if (context.ContainerId is { } containerId)
             {
                 await engine.RemoveContainerAsync(containerId, timeout.Token);
@@ -175,15 +177,23 @@ public sealed class JobRunner(
             {
                 await engine.RemoveJobContainersAsync(jobId, timeout.Token); // the run stage stopped before it knew the id
             }
-            await volumes.ReleaseAsync(context.Paths, timeout.Token);
-            if (!buildOptions.Value.KeepImages)
-            {
-                await engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token);
-            }
-        }
-        catch (Exception e)
+        });
+        await TryAsync(() => volumes.ReleaseAsync(context.Paths, timeout.Token)); // lazily detached if still busy
+        if (!buildOptions.Value.KeepImages)
         {
-            Log.CleanupFailed(logger, jobId, e);
+            await TryAsync(() => engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token));
+        }
+
+        async Task TryAsync(Func<Task> step)
+        {
+            try
+            {
+                await step();
+            }
+            catch (Exception e)
+            {
+                Log.CleanupFailed(logger, jobId, e);
+            }
         }
     }
 

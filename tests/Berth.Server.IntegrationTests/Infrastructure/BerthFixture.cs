@@ -52,6 +52,13 @@ public static class TempRoot
 
     public static void DeleteAll()
     {
+        var prefix = Path.Combine(Path.GetTempPath(), Prefix);
+        // A server killed on purpose may leave a job's /data mounted: detach it before deleting.
+        foreach (var mount in File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')[4]).Where(m => m.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            using var umount = System.Diagnostics.Process.Start("umount", ["-l", mount]);
+            umount.WaitForExit();
+        }
         foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
         {
             Directory.Delete(dir, recursive: true);
