@@ -3,28 +3,47 @@
 #   scripts/start-dockerd.sh [--test]
 # --test: no bridge network and no iptables (job containers never need one; tests send nothing
 #         off the machine). Never starts a second dockerd next to a running one.
+# Both modes register gVisor as the runtime "runsc" (Sandbox:Runtime=runsc) when it is installed:
+# Debian's runsc only starts with the ptrace platform and its own networking off.
 set -euo pipefail
 sock=/var/run/docker.sock
 log() { printf '[dockerd] %s\n' "$*" >&2; }
-
 answers() { curl -fsS --max-time 2 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; }
 
-if answers; then exit 0; fi
+if [ "${1:-}" = "--test" ]; then
+  cfg=/etc/docker/berth-test-daemon.json
+  base='"bridge": "none", "iptables": false, "ip-forward": false, "ip-masq": false'
+else
+  cfg=/etc/docker/berth-daemon.json
+  base=''
+fi
+runtimes=''
+if command -v runsc >/dev/null 2>&1; then
+  runtimes="\"runtimes\": { \"runsc\": { \"path\": \"$(command -v runsc)\", \"runtimeArgs\": [\"--platform=ptrace\", \"--network=none\"] } }"
+fi
+mkdir -p /etc/docker
+printf '{ %s%s%s }\n' "$base" "${base:+${runtimes:+, }}" "$runtimes" > "$cfg.new"
+
+if answers; then
+  # A dockerd we started with this config file picks up a new runtime on SIGHUP; any other is left alone.
+  pid="$(pgrep -x dockerd | head -n1 || true)"
+  if [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "--config-file $cfg" && ! cmp -s "$cfg.new" "$cfg"; then
+    mv "$cfg.new" "$cfg"
+    kill -HUP "$pid"
+    log "reloaded $cfg (runtimes)"
+    sleep 1
+  else
+    rm -f "$cfg.new"
+  fi
+  exit 0
+fi
+mv "$cfg.new" "$cfg"
 if pgrep -x dockerd >/dev/null 2>&1; then
   log "a dockerd process exists but does not answer yet; waiting for it"
 else
-  args=(--host "unix://$sock")
-  if [ "${1:-}" = "--test" ]; then
-    cfg=/etc/docker/berth-test-daemon.json
-    mkdir -p /etc/docker
-    printf '{ "bridge": "none", "iptables": false, "ip-forward": false, "ip-masq": false }\n' > "$cfg"
-    args+=(--config-file "$cfg")
-    log "starting dockerd (no bridge network, no iptables)"
-  else
-    log "starting dockerd (default networking)"
-  fi
+  log "starting dockerd with $cfg"
   mkdir -p /var/log
-  nohup dockerd "${args[@]}" >>/var/log/berth-dockerd.log 2>&1 &
+  nohup dockerd --host "unix://$sock" --config-file "$cfg" >>/var/log/berth-dockerd.log 2>&1 &
 fi
 for _ in $(seq 1 300); do
   if answers; then log "engine ready"; exit 0; fi

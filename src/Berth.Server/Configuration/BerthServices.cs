@@ -19,6 +19,7 @@ public static class BerthServices
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BuildOptions>().BindConfiguration(BuildOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SandboxOptions>, RunscPidsValidation>();
         services.AddOptions<ScanOptions>().BindConfiguration(ScanOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddAuthentication(ApiKeyAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
@@ -52,4 +53,13 @@ public static class BerthServices
         services.AddHostedService<JanitorService>();
         return services;
     }
+}
+
+/// <summary>runsc needs a pids limit of at least 128 (its own processes use about 42).</summary>
+internal sealed class RunscPidsValidation(IOptions<LimitsOptions> limits) : IValidateOptions<SandboxOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SandboxOptions options) =>
+        options.Runtime == "runsc" && limits.Value.PidsLimit < SandboxOptions.MinRunscPidsLimit
+            ? ValidateOptionsResult.Fail($"Sandbox:Runtime=runsc needs Limits:PidsLimit of at least {SandboxOptions.MinRunscPidsLimit} (it is {limits.Value.PidsLimit}).")
+            : ValidateOptionsResult.Success;
 }

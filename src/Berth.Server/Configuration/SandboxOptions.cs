@@ -13,6 +13,13 @@ public sealed class SandboxOptions
     /// <summary>Gid every job runs as. Never 0.</summary>
     [Range(1, int.MaxValue)] public int Gid { get; set; } = 65534;
 
+    /// <summary>OCI runtime of job containers: <c>runc</c> (default) or <c>runsc</c> (gVisor, registered in the daemon).</summary>
+    [AllowedValues("runc", "runsc")]
+    public string Runtime { get; set; } = "runc";
+
+    /// <summary>gVisor's own sandbox processes need about 42 pids: below this limit runsc jobs cannot start.</summary>
+    public const int MinRunscPidsLimit = 128;
+
     /// <summary>Cap of the engine's own json-file log for a job container, in MiB.</summary>
     [Range(1, 1024)] public int EngineLogMb { get; set; } = 8;
 }

@@ -10,6 +10,24 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
 {
     public Task PingAsync(CancellationToken cancellationToken) => client.System.PingAsync(cancellationToken);
 
+    /// <summary>The OCI runtimes the daemon knows (runc, and runsc when registered).</summary>
+    public async Task<IReadOnlyCollection<string>> RuntimesAsync(CancellationToken cancellationToken) =>
+        (await client.System.GetSystemInfoAsync(cancellationToken)).Runtimes?.Keys.ToList() ?? [];
+
+    /// <summary>Whether a container with this id exists (any state).</summary>
+    public async Task<bool> ContainerExistsAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Containers.InspectContainerAsync(id, cancellationToken);
+            return true;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>True when the engine has the image locally. Never contacts a registry.</summary>
     public async Task<bool> ImageExistsAsync(string reference, CancellationToken cancellationToken)
     {

@@ -17,6 +17,8 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
 
     public string Instance => instance;
 
+    public string Runtime => sandbox.Runtime;
+
     /// <summary><c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>.</summary>
     public string ImageTag(string jobId) => $"berth-{instance}/job-{jobId}";
 
@@ -45,6 +47,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
             Tty = false,
             HostConfig = new HostConfig
             {
+                Runtime = sandbox.Runtime,
                 NetworkMode = "none",
                 CapDrop = ["ALL"],
                 CapAdd = [],

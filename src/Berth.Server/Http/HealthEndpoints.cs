@@ -19,7 +19,7 @@ public static class HealthEndpoints
     }
 
     internal static async Task<Results<Ok<Health>, ProblemHttpResult>> Ready(
-        DockerEngine engine, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        DockerEngine engine, IJobStore store, IOptions<BerthOptions> options, IOptions<SandboxOptions> sandbox, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(3));
@@ -27,6 +27,10 @@ public static class HealthEndpoints
         try
         {
             await engine.PingAsync(timeout.Token);
+            if (!(await engine.RuntimesAsync(timeout.Token)).Contains(sandbox.Value.Runtime))
+            {
+                problems.Add($"the engine has no '{sandbox.Value.Runtime}' runtime (Sandbox:Runtime); register it in the daemon's \"runtimes\"");
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || timeout.IsCancellationRequested)
         {

@@ -44,8 +44,8 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Error, "Worker loop error; retrying")]
     public static partial void WorkerError(ILogger logger, Exception exception);
 
-    [LoggerMessage(14, LogLevel.Information, "Berth ready: {Workers} workers, data in {DataRoot}")]
-    public static partial void Ready(ILogger logger, int workers, string dataRoot);
+    [LoggerMessage(14, LogLevel.Information, "Berth ready: {Workers} workers, runtime {Runtime}, instance {Instance}, data in {DataRoot}")]
+    public static partial void Ready(ILogger logger, int workers, string runtime, string instance, string dataRoot);
 
     [LoggerMessage(15, LogLevel.Information, "Job {JobId} cancel requested")]
     public static partial void CancelRequested(ILogger logger, string jobId);

@@ -12,7 +12,7 @@ namespace Berth.Server.Pipeline;
 /// and job directories of jobs the store no longer has. Runs at start-up and every
 /// <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
 /// </summary>
-public sealed class Janitor(
+public sealed partial class Janitor(
     IJobStore store,
     DockerEngine engine,
     HardeningProfile profile,
@@ -54,6 +54,8 @@ public sealed class Janitor(
             Log.RecoveryEngineUnavailable(logger, e);
         }
 
+        await KillStrayRunscProcessesAsync(cancellationToken);
+
         if (!Directory.Exists(options.Value.JobsRoot))
         {
             return;
@@ -90,6 +92,69 @@ public sealed class Janitor(
             }
         }
     }
+
+    /// <summary>
+    /// A failed runsc start can leave its gofer or sandbox process behind. Such a process names its
+    /// container's 64-hex id on its command line; when the engine no longer has that container, it goes.
+    /// </summary>
+    private async Task KillStrayRunscProcessesAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (pid, containerIds) in RunscProcesses())
+        {
+            try
+            {
+                var alive = false;
+                foreach (var id in containerIds)
+                {
+                    alive |= await engine.ContainerExistsAsync(id, cancellationToken);
+                }
+                if (!alive)
+                {
+                    using var process = System.Diagnostics.Process.GetProcessById(pid);
+                    process.Kill();
+                    Log.OrphanRemoved(logger, $"runsc process {pid}", containerIds[0]);
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception
+                                      or global::Docker.DotNet.DockerApiException or HttpRequestException)
+            {
+                // gone already, or the engine cannot tell: try again next sweep
+            }
+        }
+    }
+
+    private static IEnumerable<(int Pid, List<string> ContainerIds)> RunscProcesses()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+            string comm, cmdline;
+            try
+            {
+                comm = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
+                if (comm is not ("runsc-gofer" or "runsc-sandbox"))
+                {
+                    continue;
+                }
+                cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            var ids = ContainerIdPattern().Matches(cmdline).Select(m => m.Value).Distinct().ToList();
+            if (ids.Count > 0)
+            {
+                yield return (pid, ids);
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")]
+    private static partial System.Text.RegularExpressions.Regex ContainerIdPattern();
 
     /// <summary>A job no worker here runs, that the store holds as finished or not at all.</summary>
     private async Task<bool> IsLeftoverAsync(string jobId, CancellationToken cancellationToken)

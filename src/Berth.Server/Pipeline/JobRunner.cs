@@ -29,7 +29,7 @@ public sealed class JobRunner(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RecoverAsync(stoppingToken);
-        Log.Ready(logger, options.Value.Workers, options.Value.DataRoot);
+        Log.Ready(logger, options.Value.Workers, profile.Runtime, profile.Instance, options.Value.DataRoot);
         var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken));
         await Task.WhenAll(workers);
     }

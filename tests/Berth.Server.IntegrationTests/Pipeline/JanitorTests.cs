@@ -16,6 +16,12 @@ public sealed class JanitorTests(BerthFixture fixture)
         var otherContainer = await fixture.Docker.CreateJobContainerAsync(ghost, "0therb3r");
         await fixture.Docker.TagAsync("busybox:latest", $"berth-{instance}/job-{ghost}");
         var directory = Path.Combine(root, "jobs", ghost);
+        // A stray gVisor gofer of a container the engine no longer has (its id is on the command line).
+        var strayDir = Path.Combine(root, "stray", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant());
+        Directory.CreateDirectory(strayDir);
+        File.Copy("/bin/sleep", Path.Combine(strayDir, "runsc-gofer"));
+        File.SetUnixFileMode(Path.Combine(strayDir, "runsc-gofer"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        using var stray = Process.Start(Path.Combine(strayDir, "runsc-gofer"), "300");
         Directory.CreateDirectory(Path.Combine(directory, "data"));
         await File.WriteAllTextAsync(Path.Combine(directory, "build.log"), "left behind");
         Directory.SetLastWriteTimeUtc(directory, DateTime.UtcNow.AddHours(-1)); // older than a submission in progress
@@ -33,6 +39,7 @@ public sealed class JanitorTests(BerthFixture fixture)
         Assert.False(await fixture.Docker.ImageExistsAsync($"berth-{instance}/job-{ghost}"));
         Assert.True(await fixture.Docker.ImageExistsAsync("busybox:latest")); // only the tag went
         Assert.False(Directory.Exists(directory));
+        Assert.True(stray.WaitForExit(TimeSpan.FromSeconds(10)), "the stray runsc-gofer process is still running");
         Assert.Contains($"container {containerId}", server.Log, StringComparison.Ordinal);
     }
 }
