@@ -78,6 +78,19 @@ public sealed class HostileJobTests(BerthFixture fixture)
         Assert.Equal(0, job.Performance);
     }
 
+    [Fact]
+    public async Task TmpIsACappedTmpfs_AndIpcIsPrivate()
+    {
+        // 100 MiB into the 64 MiB /tmp must fail; perf = 1 when it did, plus 10 when /dev/shm does not exist (ipc none).
+        var job = await Api.RunAsync(Busybox(
+            "n=0; dd if=/dev/zero of=/tmp/big bs=1M count=100 2>/dev/null || n=1; test -d /dev/shm || n=$((n+10)); " +
+            "df -m /tmp | tail -1; echo \"{\\\"perf\\\": $n}\" > /data/perf.json"));
+
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(11, job.Performance);
+        Assert.Contains("64", await Api.LogsAsync(job.Id), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("ln -s /var/lib/berth/berth.db /data/perf.json", "symbolic link")]
     [InlineData("dd if=/dev/zero of=/data/perf.json bs=1M count=100 2>/dev/null", "limit is 65536 bytes")]
