@@ -37,6 +37,8 @@ public static class BerthServices
             sp.GetRequiredService<IOptions<BerthOptions>>().Value.Instance));
 
         services.AddSingleton<LintStage>();
+        services.AddSingleton<EngineBuildClient>();
+        services.AddSingleton<BuildCgroups>();
         services.AddSingleton<BuildStage>();
         services.AddSingleton<AdvisoryDatabaseProvider>();
         services.AddSingleton<ScanStage>();

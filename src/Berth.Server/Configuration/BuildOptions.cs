@@ -18,6 +18,9 @@ public sealed class BuildOptions
     [Range(0.01, 1024)] public double Cpus { get; set; } = 2;
     [Range(1, 24 * 3600)] public int TimeoutSeconds { get; set; } = 900;
 
+    /// <summary>Most processes/threads all of one build's RUN steps may have at once.</summary>
+    [Range(16, 1_000_000)] public int PidsLimit { get; set; } = 512;
+
     /// <summary>Keep each job's image (<c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>) after the job; default removes it.</summary>
     public bool KeepImages { get; set; }
 }

@@ -49,10 +49,6 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
     public async Task<string> ImageIdAsync(string reference, CancellationToken cancellationToken) =>
         (await client.Images.InspectImageAsync(reference, cancellationToken)).ID;
 
-    /// <summary>Builds from a tar context. Build errors do not throw: they arrive as messages with <c>Error</c> set.</summary>
-    public Task BuildAsync(Stream context, ImageBuildParameters parameters, IProgress<JSONMessage> progress, CancellationToken cancellationToken) =>
-        client.Images.BuildImageFromDockerfileAsync(parameters, context, authConfigs: null, headers: null, progress, cancellationToken);
-
     /// <summary>The saved-image tar (<c>GET /images/{name}/get</c>), streamed.</summary>
     public async Task<Stream> SaveImageAsync(string image, CancellationToken cancellationToken) =>
         new EndTolerantStream(await client.Images.SaveImageAsync(image, cancellationToken));

@@ -97,24 +97,23 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
         };
     }
 
-    /// <summary>The build's parameters: RUN steps are untrusted code too.</summary>
-    public ImageBuildParameters ForBuild(string jobId)
+    /// <summary>The build's query parameters (<c>POST /build</c>): RUN steps are untrusted code too.</summary>
+    public IReadOnlyDictionary<string, string?> ForBuild(string jobId, string? cgroupParent)
     {
         var memory = build.MemoryMb * 1024L * 1024L;
-        return new ImageBuildParameters
+        return new Dictionary<string, string?>
         {
-            // Tagged, not labelled: a label would add a layer per job and defeat the build cache.
-            Tags = [ImageTag(jobId)],
-            Dockerfile = "Dockerfile",
-            Remove = true,
-            ForceRemove = true,
-            Pull = null,
-            NetworkMode = build.Network,
-            Memory = memory,
-            MemorySwap = memory,
-            CPUPeriod = 100_000,
-            CPUQuota = (long)Math.Round(build.Cpus * 100_000),
-            Version = "1",
+            ["t"] = ImageTag(jobId),
+            ["dockerfile"] = "Dockerfile",
+            ["rm"] = "1",
+            ["forcerm"] = "1",
+            ["networkmode"] = build.Network,
+            ["memory"] = EngineBuildClient.Number(memory),
+            ["memswap"] = EngineBuildClient.Number(memory),
+            ["cpuperiod"] = "100000",
+            ["cpuquota"] = EngineBuildClient.Number((long)Math.Round(build.Cpus * 100_000)),
+            ["cgroupparent"] = cgroupParent,
+            ["version"] = "1",
         };
     }
 }

@@ -9,6 +9,7 @@ namespace Berth.Server.Pipeline;
 /// <summary>
 /// Removes what finished or vanished jobs left behind: containers (found by the <c>berth.job</c> label),
 /// <c>berth-&lt;instance&gt;/job-*</c> images (unless Build:KeepImages and the job still exists), mounted /data volumes,
+/// build cgroups, stray runsc processes,
 /// and job directories of jobs the store no longer has. Runs at start-up and every
 /// <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
 /// </summary>
@@ -17,6 +18,7 @@ public sealed partial class Janitor(
     DockerEngine engine,
     HardeningProfile profile,
     DataVolumes volumes,
+    BuildCgroups buildCgroups,
     ActiveJobs active,
     IOptions<BerthOptions> options,
     IOptions<BuildOptions> buildOptions,
@@ -55,6 +57,7 @@ public sealed partial class Janitor(
         }
 
         await KillStrayRunscProcessesAsync(cancellationToken);
+        buildCgroups.Sweep(active.IsActive);
 
         if (!Directory.Exists(options.Value.JobsRoot))
         {

@@ -116,6 +116,19 @@ public sealed class HostileJobTests(BerthFixture fixture)
     }
 
     [Fact]
+    public async Task Build_ForkBomb_IsHeldByTheBuildPidsLimit()
+    {
+        // 600 background sleeps against Build:PidsLimit (512 by default): forks fail inside the build.
+        var job = await Api.RunAsync("FROM busybox:latest\nRUN grep pids /proc/self/cgroup; for i in $(seq 1 600); do sleep 3 & done; wait\nCMD [\"true\"]\n");
+
+        Assert.Equal(FailureReasons.BuildFailed, job.Failure?.Reason);
+        var logs = await Api.LogsAsync(job.Id);
+        Assert.Contains("-build/" + job.Id, logs, StringComparison.Ordinal); // the RUN step ran in the job's build cgroup
+        Assert.Contains("can't fork", logs, StringComparison.Ordinal);
+        Assert.Empty(await fixture.Docker.JobContainersAsync(job.Id));
+    }
+
+    [Fact]
     public async Task Build_RunningTooLong_IsStoppedAsTimeout()
     {
         await using var server = await BerthProcess.StartAsync(TempRoot.Create("buildtimeout"), new Dictionary<string, string> { ["Build:TimeoutSeconds"] = "3" });

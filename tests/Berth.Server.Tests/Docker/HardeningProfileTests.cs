@@ -44,14 +44,16 @@ public sealed class HardeningProfileTests
     [Fact]
     public void ForBuild_LimitsRunStepsAndNeverUsesHostNetwork()
     {
-        var build = Profile.ForBuild("abc");
+        var build = Profile.ForBuild("abc", "/berth-1a2b3c4d-build/abc");
 
-        Assert.Equal(["berth-1a2b3c4d/job-abc"], build.Tags);
-        Assert.Null(build.Labels); // a per-job label would defeat the build cache
-        Assert.Equal("none", build.NetworkMode);
-        Assert.True(build.ForceRemove);
-        Assert.Equal(2048L * 1024 * 1024, build.Memory);
-        Assert.Equal(build.Memory, build.MemorySwap);
-        Assert.Equal(200_000, build.CPUQuota);
+        Assert.Equal("berth-1a2b3c4d/job-abc", build["t"]);
+        Assert.Equal("none", build["networkmode"]);
+        Assert.Equal("1", build["forcerm"]);
+        Assert.Equal((2048L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture), build["memory"]);
+        Assert.Equal(build["memory"], build["memswap"]);
+        Assert.Equal("200000", build["cpuquota"]);
+        Assert.Equal("/berth-1a2b3c4d-build/abc", build["cgroupparent"]);
+        Assert.Equal("1", build["version"]); // the classic builder: the only one that honours these limits
+        Assert.False(build.ContainsKey("labels")); // a per-job label would defeat the build cache
     }
 }

@@ -3,8 +3,6 @@ using Berth.Server.Configuration;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
-using Docker.DotNet;
-using JSONMessage = Docker.DotNet.Models.JSONMessage;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Pipeline.Stages;
@@ -13,8 +11,8 @@ namespace Berth.Server.Pipeline.Stages;
 /// Builds the image on the engine. Every FROM image is checked first: an absent one fails the job
 /// (<c>base_image_missing</c>) without any registry traffic unless <c>Build:Pull</c> allows it.
 /// </summary>
-public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IOptions<BuildOptions> buildOptions,
-    IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
+public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, BuildCgroups cgroups, HardeningProfile profile,
+    IOptions<BuildOptions> buildOptions, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
     public string Name => "build";
 
@@ -43,13 +41,18 @@ public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IO
         }
 
         var tracker = new BuildProgress(log);
+        var (cgroupParent, problem) = cgroups.Create(context.Job.Id);
+        if (problem is not null)
+        {
+            log.Write($"[berth] {problem}\n");
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.TimeoutSeconds), time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         await using (var tar = new FileStream(context.Paths.BuildContext, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true))
         {
             try
             {
-                await engine.BuildAsync(tar, profile.ForBuild(context.Job.Id), tracker, linked.Token);
+                await builder.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent), tracker.Report, linked.Token);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -57,10 +60,14 @@ public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IO
                 throw new JobFailedException(FailureReasons.Timeout,
                     string.Create(CultureInfo.InvariantCulture, $"the build ran longer than its {options.TimeoutSeconds} s limit (Build:TimeoutSeconds) and was stopped{tracker.AtStep}"));
             }
-            catch (DockerApiException e)
+            catch (EngineBuildException e)
             {
-                log.Write($"\n[berth] the engine refused the build: {e.ResponseBody}\n");
-                throw new JobFailedException(FailureReasons.BuildFailed, $"the engine refused the build: {Trim(e.ResponseBody)}");
+                log.Write($"\n[berth] the engine refused the build: {e.Message}\n");
+                throw new JobFailedException(FailureReasons.BuildFailed, $"the engine refused the build: {Trim(e.Message)}");
+            }
+            finally
+            {
+                cgroups.Remove(context.Job.Id);
             }
         }
 
@@ -78,8 +85,8 @@ public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IO
         return value.Length <= 500 ? value : value[..500] + "…";
     }
 
-    /// <summary>Synchronous progress sink (Progress&lt;T&gt; would post callbacks out of order).</summary>
-    private sealed class BuildProgress(CappedLogWriter log) : IProgress<JSONMessage>
+    /// <summary>Writes the build's progress to its log and remembers the step and the first error.</summary>
+    private sealed class BuildProgress(CappedLogWriter log)
     {
         private string? _step;
 
@@ -87,7 +94,7 @@ public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IO
 
         public string AtStep => _step is null ? "" : $" at '{_step}'";
 
-        public void Report(JSONMessage value)
+        public void Report(BuildMessage value)
         {
             if (!string.IsNullOrEmpty(value.Stream))
             {
@@ -104,10 +111,10 @@ public sealed class BuildStage(DockerEngine engine, HardeningProfile profile, IO
             {
                 Write(value.Status + "\n");
             }
-            if (value.Error is { } error && !string.IsNullOrEmpty(error.Message))
+            if (!string.IsNullOrEmpty(value.Error))
             {
-                Error ??= error.Message;
-                Write("ERROR: " + error.Message + "\n");
+                Error ??= value.Error;
+                Write("ERROR: " + value.Error + "\n");
             }
         }
 

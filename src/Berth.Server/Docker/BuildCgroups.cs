@@ -1,0 +1,84 @@
+using Berth.Server.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Docker;
+
+/// <summary>
+/// A pids-limited cgroup per build (<c>/berth-&lt;instance&gt;-build/&lt;job id&gt;</c>), given to the engine as
+/// the build's <c>cgroupparent</c>: every RUN step's processes count against <c>Build:PidsLimit</c>, so a fork
+/// bomb in a build cannot exhaust the host. cgroup v1 (pids controller) and v2 (unified) with the
+/// cgroupfs driver; anywhere else the limit is not applied and the build says so in its log.
+/// </summary>
+public sealed class BuildCgroups(IOptions<BuildOptions> build, HardeningProfile profile)
+{
+    private const string Root = "/sys/fs/cgroup";
+
+    private string Parent => $"berth-{profile.Instance}-build";
+
+    /// <summary>The cgroupparent to build with, or null (with the reason) when no limit can be set here.</summary>
+    public (string? CgroupParent, string? Problem) Create(string jobId)
+    {
+        var pidsRoot = Directory.Exists(Path.Combine(Root, "pids")) ? Path.Combine(Root, "pids") : Root;
+        try
+        {
+            var parent = Path.Combine(pidsRoot, Parent);
+            Directory.CreateDirectory(parent);
+            if (pidsRoot == Root)
+            {
+                // cgroup v2: the pids controller must be enabled for the children of each level.
+                File.AppendAllText(Path.Combine(Root, "cgroup.subtree_control"), "+pids");
+                File.AppendAllText(Path.Combine(parent, "cgroup.subtree_control"), "+pids");
+            }
+            var job = Path.Combine(parent, jobId);
+            Directory.CreateDirectory(job);
+            File.WriteAllText(Path.Combine(job, "pids.max"), build.Value.PidsLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return ($"/{Parent}/{jobId}", null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"build pids limit not applied ({e.Message})");
+        }
+    }
+
+    /// <summary>Removes the build cgroups of this instance's jobs that <paramref name="isRunning"/> says are over (janitor).</summary>
+    public void Sweep(Func<string, bool> isRunning)
+    {
+        foreach (var root in new[] { Path.Combine(Root, "pids"), Root })
+        {
+            var parent = Path.Combine(root, Parent);
+            if (!Directory.Exists(parent))
+            {
+                continue;
+            }
+            foreach (var job in Directory.GetDirectories(parent).Select(Path.GetFileName).Where(j => j is not null && !isRunning(j)))
+            {
+                Remove(job!);
+            }
+        }
+    }
+
+    /// <summary>Removes the build's cgroup (empty once the build containers are gone).</summary>
+    public void Remove(string jobId)
+    {
+        foreach (var root in new[] { Path.Combine(Root, "pids"), Root })
+        {
+            var job = Path.Combine(root, Parent, jobId);
+            try
+            {
+                if (Directory.Exists(job))
+                {
+                    Directory.Delete(job); // rmdir: cgroup directories hold only virtual files
+                }
+                var parent = Path.Combine(root, Parent);
+                if (Directory.Exists(parent) && Directory.GetDirectories(parent).Length == 0)
+                {
+                    Directory.Delete(parent); // fails harmlessly when another build just created its own
+                }
+            }
+            catch (IOException)
+            {
+                // still has processes; the next build's parent sweep or a reboot clears it
+            }
+        }
+    }
+}
