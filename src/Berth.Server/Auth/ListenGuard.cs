@@ -4,11 +4,16 @@ using Berth.Server.Logging;
 
 namespace Berth.Server.Auth;
 
-/// <summary>With no API keys, Berth must not listen beyond loopback: checked before the server starts.</summary>
+/// <summary>Checked before the server starts: it runs as root, and with no API keys it listens on loopback only.</summary>
 public static class ListenGuard
 {
     public static void Check(IConfiguration configuration, AuthOptions auth, ILogger logger)
     {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            throw new InvalidOperationException(
+                "Berth must run as root: it mounts a /data filesystem per job and gives job directories to the run uid.");
+        }
         if (auth.Keys.Count > 0)
         {
             return;
