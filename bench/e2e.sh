@@ -12,7 +12,8 @@ dotnet build src/Berth.Server -c Release --nologo -v quiet -clp:ErrorsOnly
 root="$(mktemp -d /tmp/berth-bench-XXXXXX)"
 port=18093
 dotnet src/Berth.Server/bin/Release/net10.0/Berth.Server.dll --urls "http://127.0.0.1:$port" \
-  --Berth:DataRoot="$root" --Berth:Workers="$concurrency" --Logging:LogLevel:Default=Warning >"$root/server.log" 2>&1 &
+  --Berth:DataRoot="$root" --Berth:Workers="$concurrency" --Auth:SubmitsPerMinute=100000 \
+  --Logging:LogLevel:Default=Warning >"$root/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$root"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
