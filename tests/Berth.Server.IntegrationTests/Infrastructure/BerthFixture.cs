@@ -28,11 +28,20 @@ public sealed class BerthFixture : IAsyncLifetime
     public async Task InitializeAsync() =>
         Server = await BerthProcess.StartAsync(TempRoot.Create("shared"), Settings);
 
+    /// <summary>After the whole suite: every server stopped, nothing may be left behind on the engine or the host.</summary>
     public async Task DisposeAsync()
     {
         await Server.DisposeAsync();
+        var containers = await Docker.AllJobContainersAsync();
+        var images = await Docker.AllJobImagesAsync();
+        var mounts = File.ReadLines("/proc/self/mountinfo").Count(l => l.Contains("/berth-it-", StringComparison.Ordinal));
         Docker.Dispose();
         TempRoot.DeleteAll();
+        if (containers.Count + images.Count + mounts > 0)
+        {
+            throw new InvalidOperationException(
+                $"the suite left {containers.Count} job container(s), {images.Count} job image(s) ({string.Join(", ", images)}) and {mounts} /data mount(s) behind");
+        }
     }
 }
 

@@ -18,6 +18,21 @@ public sealed class Docker : IDisposable
     public async Task<IReadOnlyList<string>> AllContainerIdsAsync() =>
         (await _client.Containers.ListContainersAsync(new ContainersListParameters { All = true })).Select(c => c.ID).ToList();
 
+    /// <summary>Every container carrying Berth's job label (any instance).</summary>
+    public async Task<IList<ContainerListResponse>> AllJobContainersAsync() =>
+        await _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { ["berth.job"] = true } },
+        });
+
+    /// <summary>Every Berth job image tag (any instance).</summary>
+    public async Task<IReadOnlyList<string>> AllJobImagesAsync() =>
+        (await _client.Images.ListImagesAsync(new ImagesListParameters { All = true }))
+            .SelectMany(i => i.RepoTags ?? [])
+            .Where(t => t.StartsWith("berth-", StringComparison.Ordinal) && t.Contains("/job-", StringComparison.Ordinal))
+            .ToList();
+
     /// <summary>Waits until the job's container exists (the run stage starts before the container does).</summary>
     public async Task WaitForJobContainerAsync(string jobId)
     {
