@@ -93,6 +93,14 @@ public sealed class AuthTests
     }
 
     [Fact]
+    public async Task NoKeys_KestrelEndpointBeyondLoopback_RefusesToStart()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => BerthProcess.StartAsync(TempRoot.Create("open2"),
+            new Dictionary<string, string> { ["Kestrel:Endpoints:Open:Url"] = "http://0.0.0.0:18099" }));
+        Assert.Contains("listens on loopback, but it was asked to listen on http://0.0.0.0:18099", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Keys_BadHash_RefusesToStart()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
