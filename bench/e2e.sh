@@ -15,7 +15,15 @@ dotnet src/Berth.Server/bin/Release/net10.0/Berth.Server.dll --urls "http://127.
   --Berth:DataRoot="$root" --Berth:Workers="$concurrency" --Auth:SubmitsPerMinute=100000 \
   --Logging:LogLevel:Default=Warning >"$root/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$root"' EXIT
+cleanup() {
+  kill $server 2>/dev/null; wait $server 2>/dev/null
+  # Job images are retained for the build cache (Build:ImageRetentionSeconds); remove this run's.
+  for id in $(ls "$root/jobs" 2>/dev/null); do
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep "/job-$id:" | xargs -r docker rmi >/dev/null 2>&1 || true
+  done
+  rm -rf "$root"
+}
+trap cleanup EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 
 python3 bench/e2e.py --url "http://127.0.0.1:$port" --runs "$runs" --concurrency "$concurrency" --bursts "$bursts" --scratch "$root"

@@ -21,6 +21,10 @@ public sealed class BuildOptions
     /// <summary>Most processes/threads all of one build's RUN steps may have at once.</summary>
     [Range(16, 1_000_000)] public int PidsLimit { get; set; } = 512;
 
-    /// <summary>Keep each job's image (<c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>) after the job; default removes it.</summary>
-    public bool KeepImages { get; set; }
+    /// <summary>
+    /// How long a finished job's image (<c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>) is kept, which keeps the
+    /// engine's build cache warm for the next build of the same Dockerfile; the janitor removes it
+    /// afterwards. 0 removes it as soon as the job ends.
+    /// </summary>
+    [Range(0, 365 * 24 * 3600)] public int ImageRetentionSeconds { get; set; } = 600;
 }

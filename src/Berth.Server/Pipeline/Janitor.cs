@@ -8,7 +8,7 @@ namespace Berth.Server.Pipeline;
 
 /// <summary>
 /// Removes what finished or vanished jobs left behind: containers (found by the <c>berth.job</c> label),
-/// <c>berth-&lt;instance&gt;/job-*</c> images (unless Build:KeepImages and the job still exists), mounted /data volumes,
+/// <c>berth-&lt;instance&gt;/job-*</c> images (once Build:ImageRetentionSeconds have passed), mounted /data volumes,
 /// build cgroups, stray runsc processes,
 /// and job directories of jobs the store no longer has. Runs at start-up and every
 /// <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
@@ -43,8 +43,9 @@ public sealed partial class Janitor(
             foreach (var (image, jobId) in await engine.ListJobImagesAsync(profile.ImageTagPattern, cancellationToken))
             {
                 var job = await store.GetAsync(jobId, cancellationToken);
-                var keep = buildOptions.Value.KeepImages && job is not null;
-                if (!keep && await IsLeftoverAsync(jobId, cancellationToken))
+                var retained = job?.FinishedAt is { } finished
+                    && time.GetUtcNow() - finished < TimeSpan.FromSeconds(buildOptions.Value.ImageRetentionSeconds);
+                if (!retained && await IsLeftoverAsync(jobId, cancellationToken))
                 {
                     await engine.RemoveImageAsync(image, cancellationToken);
                     Log.OrphanRemoved(logger, $"image {image}", jobId);

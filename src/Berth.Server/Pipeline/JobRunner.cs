@@ -160,7 +160,7 @@ public sealed class JobRunner(
     }
 
     /// <summary>
-    /// Removes the job's container, then its /data volume, then its image tag unless Build:KeepImages.
+    /// Removes the job's container, then its /data volume, then (with Build:ImageRetentionSeconds=0) its image tag.
     /// Each step runs even when an earlier one failed (the engine may be down); the janitor retries later.
     /// </summary>
     private async Task CleanUpAsync(JobContext context)
@@ -179,7 +179,7 @@ public sealed class JobRunner(
             }
         });
         await TryAsync(() => volumes.ReleaseAsync(context.Paths, timeout.Token)); // lazily detached if still busy
-        if (!buildOptions.Value.KeepImages)
+        if (buildOptions.Value.ImageRetentionSeconds == 0)
         {
             await TryAsync(() => engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token));
         }

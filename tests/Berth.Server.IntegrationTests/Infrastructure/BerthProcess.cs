@@ -39,7 +39,10 @@ public sealed class BerthProcess : IAsyncDisposable
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(url);
         start.ArgumentList.Add($"--Berth:DataRoot={dataRoot}");
-        foreach (var (key, value) in settings)
+        // Tests remove job images at once unless they say otherwise: the suite checks that nothing is left.
+        var all = new Dictionary<string, string>(settings);
+        all.TryAdd("Build:ImageRetentionSeconds", "0");
+        foreach (var (key, value) in all)
         {
             start.ArgumentList.Add($"--{key}={value}");
         }

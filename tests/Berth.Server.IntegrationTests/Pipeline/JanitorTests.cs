@@ -42,4 +42,30 @@ public sealed class JanitorTests(BerthFixture fixture)
         Assert.True(stray.WaitForExit(TimeSpan.FromSeconds(10)), "the stray runsc-gofer process is still running");
         Assert.Contains($"container {containerId}", server.Log, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ImageRetention_KeepsTheImageForTheBuildCache_ThenTheJanitorRemovesIt()
+    {
+        await using var server = await BerthProcess.StartAsync(TempRoot.Create("retention"), new Dictionary<string, string>
+        {
+            ["Build:ImageRetentionSeconds"] = "4",
+            ["Berth:JanitorIntervalSeconds"] = "5",
+            ["Scan:Enabled"] = "false",
+        });
+        var api = new BerthApi(server.Client);
+        var dockerfile = BerthApi.Busybox($"echo '{{\"perf\": 1}}' > /data/perf.json # {Guid.NewGuid():N}");
+
+        var first = await api.RunAsync(dockerfile);
+        Assert.True(await fixture.Docker.JobImageExistsAsync(first.Id)); // retained
+        var second = await api.RunAsync(dockerfile);
+        Assert.Contains("Using cache", await api.LogsAsync(second.Id), StringComparison.Ordinal);
+
+        var clock = Stopwatch.StartNew();
+        while ((await fixture.Docker.JobImageExistsAsync(first.Id) || await fixture.Docker.JobImageExistsAsync(second.Id)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(250);
+        }
+        Assert.False(await fixture.Docker.JobImageExistsAsync(first.Id));
+        Assert.False(await fixture.Docker.JobImageExistsAsync(second.Id));
+    }
 }
