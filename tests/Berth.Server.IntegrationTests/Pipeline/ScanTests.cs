@@ -116,6 +116,19 @@ public sealed class ScanTests(BerthFixture fixture)
     }
 
     [Fact]
+    public async Task Scan_NoDatabaseWhenRequired_FailsScanFailed()
+    {
+        var root = TempRoot.Create("nodb");
+        await using var server = await BerthProcess.StartAsync(root, new Dictionary<string, string> { ["Scan:RequireDatabase"] = "true" });
+
+        var job = await new BerthApi(server.Client).RunAsync(WithPythonPackage("urllib3", "2.2.3"));
+
+        Assert.Equal(FailureReasons.ScanFailed, job.Failure?.Reason);
+        Assert.Contains($"no advisory database at {Path.Combine(root, "vulndb")}", job.Failure?.Message, StringComparison.Ordinal);
+        Assert.Contains("berth db update", job.Failure?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scan_Disabled_IsSkippedVisibly()
     {
         await using var server = await BerthProcess.StartAsync(TempRoot.Create("noscan"), new Dictionary<string, string> { ["Scan:Enabled"] = "false" });
