@@ -20,7 +20,7 @@ public static class BuildContextPacker
     /// <summary>Writes the build tar to <paramref name="destination"/>. Returns the Dockerfile used.</summary>
     /// <param name="dockerfile">The Dockerfile given apart from the context; it wins over one inside it. Null: take the context's.</param>
     public static async Task<string> PackAsync(
-        string? dockerfile, Stream? context, Stream destination, long maxBytes, int maxEntries, CancellationToken cancellationToken, int maxRatio = 100)
+        string? dockerfile, Stream? context, Stream destination, long maxBytes, int maxEntries, int maxRatio, CancellationToken cancellationToken)
     {
         await using var writer = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
         string? fromContext = null;
@@ -227,22 +227,9 @@ public static class BuildContextPacker
     private static string Shown(string value) => value.Length <= 120 ? value : value[..120] + "…";
 
     /// <summary>Counts the bytes read through it (the compressed size of a gzipped context).</summary>
-    private sealed class CountingStream(Stream inner) : Stream
+    private sealed class CountingStream(Stream inner) : ReadOnlyStream
     {
         public long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var n = inner.Read(buffer, offset, count);
-            BytesRead += n;
-            return n;
-        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -250,13 +237,5 @@ public static class BuildContextPacker
             BytesRead += n;
             return n;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

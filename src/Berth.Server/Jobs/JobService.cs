@@ -30,13 +30,9 @@ public sealed class JobService(
         var berth = berthOptions.Value;
         var limits = ResolveLimits(submission.Limits, limitsOptions.Value);
         var name = CheckName(submission.Name);
-        if (submission.Context is null)
+        if (submission.Context is null || submission.Dockerfile is not null)
         {
-            JobSubmission.CheckDockerfile(submission.Dockerfile);
-        }
-        else if (submission.Dockerfile is not null)
-        {
-            JobSubmission.CheckDockerfile(submission.Dockerfile);
+            JobSubmission.CheckDockerfile(submission.Dockerfile); // early; a context's own Dockerfile is checked once unpacked
         }
         if (await store.CountQueuedAsync(cancellationToken) >= berth.QueueCap)
         {
@@ -53,8 +49,9 @@ public sealed class JobService(
             string dockerfile;
             await using (var tar = new FileStream(paths.BuildContext, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
             {
+                var limitsValue = limitsOptions.Value;
                 dockerfile = await BuildContextPacker.PackAsync(submission.Dockerfile, submission.Context, tar,
-                    limitsOptions.Value.MaxContextMb * 1024L * 1024L, limitsOptions.Value.MaxContextFiles, cancellationToken, limitsOptions.Value.MaxCompressionRatio);
+                    limitsValue.MaxContextMb * 1024L * 1024L, limitsValue.MaxContextFiles, limitsValue.MaxCompressionRatio, cancellationToken);
             }
             JobSubmission.CheckDockerfile(dockerfile);
             await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);

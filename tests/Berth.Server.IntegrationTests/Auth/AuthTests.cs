@@ -101,6 +101,26 @@ public sealed class AuthTests
     }
 
     [Fact]
+    public async Task NotRoot_RefusesToStart()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "dotnet", RepoPaths.Built("Berth.Server"),
+                     "--urls", "http://127.0.0.1:0", $"--Berth:DataRoot={TempRoot.Create("nonroot")}" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["HOME"] = "/tmp";
+        start.Environment["DOTNET_CLI_HOME"] = "/tmp";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains("Berth must run as root", await output + await error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Keys_BadHash_RefusesToStart()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>

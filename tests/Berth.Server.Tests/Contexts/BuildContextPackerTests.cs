@@ -32,7 +32,7 @@ public sealed class BuildContextPackerTests
     private static async Task<Dictionary<string, string>> PackAsync(string? dockerfile, Stream? context)
     {
         using var output = new MemoryStream();
-        await BuildContextPacker.PackAsync(dockerfile, context, output, Mb, 100, CancellationToken.None);
+        await BuildContextPacker.PackAsync(dockerfile, context, output, Mb, 100, 100, CancellationToken.None);
         output.Position = 0;
         var result = new Dictionary<string, string>();
         using var reader = new TarReader(output);
@@ -45,7 +45,7 @@ public sealed class BuildContextPackerTests
 
     private static async Task<RequestRejectedException> RejectAsync(Stream context, long maxBytes = Mb, int maxEntries = 100) =>
         await Assert.ThrowsAsync<RequestRejectedException>(() =>
-            BuildContextPacker.PackAsync("FROM a:1", context, Stream.Null, maxBytes, maxEntries, CancellationToken.None));
+            BuildContextPacker.PackAsync("FROM a:1", context, Stream.Null, maxBytes, maxEntries, 100, CancellationToken.None));
 
     [Fact]
     public async Task Pack_NoContext_WritesOnlyTheDockerfile()
@@ -141,7 +141,7 @@ public sealed class BuildContextPackerTests
         }
         gz.Position = 0;
         var e = await Assert.ThrowsAsync<RequestRejectedException>(() =>
-            BuildContextPacker.PackAsync("FROM a:1", gz, Stream.Null, 64 * Mb, 100, CancellationToken.None, maxRatio: 100));
+            BuildContextPacker.PackAsync("FROM a:1", gz, Stream.Null, 64 * Mb, 100, 100, CancellationToken.None));
         Assert.Equal(413, e.StatusCode);
         Assert.Contains("decompression bomb", e.Message, StringComparison.Ordinal);
     }
