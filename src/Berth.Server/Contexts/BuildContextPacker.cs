@@ -10,7 +10,8 @@ namespace Berth.Server.Contexts;
 /// Checks an uploaded build context (<c>.tar</c> or <c>.tar.gz</c>) entry by entry and writes the
 /// tar the engine builds from: the context's entries plus the job's Dockerfile at <c>Dockerfile</c>.
 /// Refuses absolute paths, <c>..</c>, links that leave the context, devices and FIFOs, and archives
-/// over the size or entry-count limits. Never extracts anything to disk.
+/// over the size, entry-count or compression-ratio limits; <see cref="TarGuardStream"/> checks every
+/// header before TarReader reads it (tar header bombs). Never extracts anything to disk.
 /// </summary>
 public static class BuildContextPacker
 {
@@ -59,28 +60,22 @@ public static class BuildContextPacker
         }
 
         string? dockerfile = null;
-        long total = 0;
         var entries = 0;
+        // The guard enforces the byte budget and the entry limit on the raw tar, headers included.
+        var guard = new TarGuardStream(payload, maxBytes, maxEntries);
         try
         {
-            using var reader = new TarReader(payload, leaveOpen: true);
+            using var reader = new TarReader(guard, leaveOpen: true);
             while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
                 {
                     continue;
                 }
-                if (++entries > maxEntries)
-                {
-                    throw new RequestRejectedException(413, $"the context has more than {maxEntries} entries (Limits:MaxContextFiles)");
-                }
+                entries++;
                 var name = NormalizeName(entry.Name);
                 CheckType(entry, name);
-                total += entry.Length;
-                if (total > maxBytes)
-                {
-                    throw new RequestRejectedException(413, $"the unpacked context exceeds {maxBytes / (1024 * 1024)} MiB (Limits:MaxContextMb)");
-                }
+                var total = guard.Bytes;
                 if (gzipped && total > 1024 * 1024 && total > (long)maxRatio * Math.Max(1, counted.BytesRead))
                 {
                     throw new RequestRejectedException(413, $"the context unpacks to more than {maxRatio} times its compressed size (Limits:MaxCompressionRatio): refusing a decompression bomb");
@@ -107,7 +102,8 @@ public static class BuildContextPacker
         {
             throw;
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException
+            or InvalidOperationException or OverflowException or NotSupportedException)
         {
             throw new RequestRejectedException(400, $"the context is not a readable .tar or .tar.gz archive: {e.Message}");
         }
