@@ -80,6 +80,16 @@ public sealed class BerthProcess : IAsyncDisposable
 
     public int Port => Client.BaseAddress!.Port;
 
+    /// <summary>The server's peak resident memory since it started, in bytes: VmHWM from /proc/&lt;pid&gt;/status.</summary>
+    public long PeakResidentBytes
+    {
+        get
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+    }
+
     /// <summary>SIGKILL: the process gets no chance to clean up.</summary>
     public void Kill()
     {
