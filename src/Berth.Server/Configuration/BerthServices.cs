@@ -51,6 +51,7 @@ public static class BerthServices
         services.AddSingleton<ActiveJobs>();
         services.AddSingleton<QueueSignal>();
         services.AddSingleton<JobService>();
+        services.AddSingleton<RunscContainers>();
         services.AddSingleton<Janitor>();
         services.AddHostedService<JobRunner>();
         services.AddHostedService<JanitorService>();
