@@ -31,13 +31,6 @@ public sealed class BerthOptions
     [Range(5, 24 * 3600)]
     public int JanitorIntervalSeconds { get; set; } = 300;
 
-    /// <summary>
-    /// This Berth's name on the engine: 8 hex digits of the SHA-256 of the full DataRoot path. It is in
-    /// every image tag and container label, so that Berths sharing an engine never touch each other's.
-    /// </summary>
-    public string Instance => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
-        System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(DataRoot))))[..8].ToLowerInvariant();
-
     public string DatabasePath => Path.Combine(DataRoot, "berth.db");
 
     public string JobsRoot => Path.Combine(DataRoot, "jobs");

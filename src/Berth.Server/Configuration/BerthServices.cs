@@ -30,11 +30,12 @@ public static class BerthServices
         services.AddSingleton<IJobStore, SqliteJobStore>();
         services.AddSingleton(sp => new DockerEngine(
             new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build()));
+        services.AddSingleton(sp => InstanceIdentity.LoadOrCreate(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DataRoot));
         services.AddSingleton(sp => new HardeningProfile(
             sp.GetRequiredService<IOptions<SandboxOptions>>().Value,
             sp.GetRequiredService<IOptions<LimitsOptions>>().Value,
             sp.GetRequiredService<IOptions<BuildOptions>>().Value,
-            sp.GetRequiredService<IOptions<BerthOptions>>().Value.Instance));
+            sp.GetRequiredService<InstanceIdentity>().Id));
 
         services.AddSingleton<LintStage>();
         services.AddSingleton<EngineBuildClient>();
@@ -50,6 +51,7 @@ public static class BerthServices
         services.AddSingleton<ActiveJobs>();
         services.AddSingleton<QueueSignal>();
         services.AddSingleton<JobService>();
+        services.AddSingleton<RunscContainers>();
         services.AddSingleton<Janitor>();
         services.AddHostedService<JobRunner>();
         services.AddHostedService<JanitorService>();

@@ -14,6 +14,10 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
     public async Task<IReadOnlyCollection<string>> RuntimesAsync(CancellationToken cancellationToken) =>
         (await client.System.GetSystemInfoAsync(cancellationToken)).Runtimes?.Keys.ToList() ?? [];
 
+    /// <summary>The executable the daemon runs for the runtime <paramref name="name"/>, as configured; null when not registered.</summary>
+    public async Task<string?> RuntimePathAsync(string name, CancellationToken cancellationToken) =>
+        (await client.System.GetSystemInfoAsync(cancellationToken)).Runtimes?.TryGetValue(name, out var runtime) == true ? runtime.Path : null;
+
     /// <summary>Whether a container with this id exists (any state).</summary>
     public async Task<bool> ContainerExistsAsync(string id, CancellationToken cancellationToken)
     {

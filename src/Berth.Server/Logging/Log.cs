@@ -38,9 +38,6 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Information, "Removed {Resource} left by job {JobId}")]
     public static partial void OrphanRemoved(ILogger logger, string resource, string jobId);
 
-    [LoggerMessage(12, LogLevel.Error, "Start-up recovery could not reach the engine; leftover containers are removed when their jobs run again")]
-    public static partial void RecoveryEngineUnavailable(ILogger logger, Exception exception);
-
     [LoggerMessage(13, LogLevel.Error, "Worker loop error; retrying")]
     public static partial void WorkerError(ILogger logger, Exception exception);
 

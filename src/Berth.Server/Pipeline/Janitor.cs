@@ -8,17 +8,18 @@ namespace Berth.Server.Pipeline;
 
 /// <summary>
 /// Removes what finished or vanished jobs left behind: containers (found by the <c>berth.job</c> label),
-/// <c>berth-&lt;instance&gt;/job-*</c> images (once Build:ImageRetentionSeconds have passed), mounted /data volumes,
-/// build cgroups, stray runsc processes,
-/// and job directories of jobs the store no longer has. Runs at start-up and every
-/// <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
+/// <c>berth-&lt;instance&gt;/job-*</c> images (once Build:ImageRetentionSeconds have passed), gVisor processes of
+/// this instance's gone containers, build cgroups, mounted /data volumes and job directories of jobs the store no
+/// longer has. Runs at start-up and every <c>Berth:JanitorIntervalSeconds</c>. Never touches a job a worker is running.
+/// Never throws (but for cancellation): each part, and each item in it, that fails is logged and tried again next sweep.
 /// </summary>
-public sealed partial class Janitor(
+public sealed class Janitor(
     IJobStore store,
     DockerEngine engine,
     HardeningProfile profile,
     DataVolumes volumes,
     BuildCgroups buildCgroups,
+    RunscContainers runscContainers,
     ActiveJobs active,
     IOptions<BerthOptions> options,
     IOptions<BuildOptions> buildOptions,
@@ -28,137 +29,145 @@ public sealed partial class Janitor(
     /// <summary>A directory of a job the store does not know is left alone this long: it may be a submission in progress.</summary>
     public static readonly TimeSpan UnknownDirectoryGrace = TimeSpan.FromMinutes(10);
 
+    private const string ProcRoot = "/proc";
+
     public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        await PartAsync("containers", SweepContainersAsync, cancellationToken);
+        await PartAsync("images", SweepImagesAsync, cancellationToken);
+        await PartAsync("gVisor processes", SweepRunscAsync, cancellationToken);
+        await PartAsync("build cgroups", _ =>
+        {
+            buildCgroups.Sweep(active.IsActive);
+            return Task.CompletedTask;
+        }, cancellationToken);
+        await PartAsync("job directories", SweepDirectoriesAsync, cancellationToken);
+    }
+
+    private async Task PartAsync(string part, Func<CancellationToken, Task> sweep, CancellationToken cancellationToken)
     {
         try
         {
-            foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(profile.InstanceFilter, cancellationToken))
+            await sweep(cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.JanitorPartFailed(logger, part, e);
+        }
+    }
+
+    private async Task SweepContainersAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(profile.InstanceFilter, cancellationToken))
+        {
+            await PartAsync($"container {containerId}", async ct =>
             {
-                if (await IsLeftoverAsync(jobId, cancellationToken))
+                if (await IsLeftoverAsync(jobId, ct))
                 {
-                    await engine.RemoveContainerAsync(containerId, cancellationToken);
+                    await engine.RemoveContainerAsync(containerId, ct);
                     Log.OrphanRemoved(logger, $"container {containerId}", jobId);
                 }
-            }
-            foreach (var (image, jobId) in await engine.ListJobImagesAsync(profile.ImageTagPattern, cancellationToken))
+            }, cancellationToken);
+        }
+    }
+
+    private async Task SweepImagesAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (image, jobId) in await engine.ListJobImagesAsync(profile.ImageTagPattern, cancellationToken))
+        {
+            await PartAsync($"image {image}", async ct =>
             {
-                var job = await store.GetAsync(jobId, cancellationToken);
+                var job = await store.GetAsync(jobId, ct);
                 var retained = job?.FinishedAt is { } finished
                     && time.GetUtcNow() - finished < TimeSpan.FromSeconds(buildOptions.Value.ImageRetentionSeconds);
-                if (!retained && await IsLeftoverAsync(jobId, cancellationToken))
+                if (!retained && await IsLeftoverAsync(jobId, ct))
                 {
-                    await engine.RemoveImageAsync(image, cancellationToken);
+                    await engine.RemoveImageAsync(image, ct);
                     Log.OrphanRemoved(logger, $"image {image}", jobId);
                 }
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            Log.RecoveryEngineUnavailable(logger, e);
-        }
-
-        await KillStrayRunscProcessesAsync(cancellationToken);
-        buildCgroups.Sweep(active.IsActive);
-
-        if (!Directory.Exists(options.Value.JobsRoot))
-        {
-            return;
-        }
-        foreach (var directory in Directory.EnumerateDirectories(options.Value.JobsRoot))
-        {
-            var jobId = Path.GetFileName(directory);
-            if (!await IsLeftoverAsync(jobId, cancellationToken))
-            {
-                continue;
-            }
-            var paths = JobPaths.For(options.Value.JobsRoot, jobId);
-            var unknown = await store.GetAsync(jobId, cancellationToken) is null;
-            if (unknown && time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < UnknownDirectoryGrace)
-            {
-                continue;
-            }
-            try
-            {
-                if (DataVolumes.IsMounted(paths.Data) || File.Exists(DataVolumes.ImagePath(paths)))
-                {
-                    await volumes.ReleaseAsync(paths, cancellationToken);
-                    Log.OrphanRemoved(logger, "data volume", jobId);
-                }
-                if (unknown)
-                {
-                    Directory.Delete(directory, recursive: true);
-                    Log.OrphanRemoved(logger, "job directory", jobId);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Log.CleanupFailed(logger, jobId, e);
-            }
+            }, cancellationToken);
         }
     }
 
     /// <summary>
-    /// A failed runsc start can leave its gofer or sandbox process behind. Such a process names its
-    /// container's 64-hex id on its command line; when the engine no longer has that container, it goes.
+    /// A failed runsc start can leave its gofer or sandbox process behind. One goes when it is provably a sandbox of a
+    /// container this instance recorded (<see cref="RunscContainers"/>) that the engine no longer has: see
+    /// <see cref="RunscProcesses"/>.
     /// </summary>
-    private async Task KillStrayRunscProcessesAsync(CancellationToken cancellationToken)
+    private async Task SweepRunscAsync(CancellationToken cancellationToken)
     {
-        foreach (var (pid, containerIds) in RunscProcesses())
+        var gone = new List<string>();
+        foreach (var containerId in runscContainers.List())
         {
-            try
+            if (!await engine.ContainerExistsAsync(containerId, cancellationToken))
             {
-                var alive = false;
-                foreach (var id in containerIds)
-                {
-                    alive |= await engine.ContainerExistsAsync(id, cancellationToken);
-                }
-                if (!alive)
-                {
-                    using var process = System.Diagnostics.Process.GetProcessById(pid);
-                    process.Kill();
-                    Log.OrphanRemoved(logger, $"runsc process {pid}", containerIds[0]);
-                }
+                gone.Add(containerId);
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception
-                                      or global::Docker.DotNet.DockerApiException or HttpRequestException)
+        }
+        if (gone.Count == 0)
+        {
+            return;
+        }
+        var runsc = await engine.RuntimePathAsync("runsc", cancellationToken) is { } path && ResolveExecutable(path) is { } file
+            ? FileIdentity.Of(file)
+            : null;
+        var plan = RunscProcesses.Plan(gone, RunscProcesses.Find(ProcRoot), runsc);
+        foreach (var process in plan.Kill)
+        {
+            if (RunscProcesses.Kill(ProcRoot, process))
             {
-                // gone already, or the engine cannot tell: try again next sweep
+                Log.RunscProcessKilled(logger, process.Pid, process.ContainerId);
             }
+        }
+        foreach (var containerId in plan.Forget)
+        {
+            runscContainers.Forget(containerId);
         }
     }
 
-    private static IEnumerable<(int Pid, List<string> ContainerIds)> RunscProcesses()
+    /// <summary>The daemon's runtime path: absolute, or a name it looks up on PATH (as this process does).</summary>
+    private static string? ResolveExecutable(string path) =>
+        Path.IsPathRooted(path)
+            ? path
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Select(directory => Path.Combine(directory, path)).FirstOrDefault(File.Exists);
+
+    private async Task SweepDirectoriesAsync(CancellationToken cancellationToken)
     {
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        if (!Directory.Exists(options.Value.JobsRoot))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-            string comm, cmdline;
-            try
-            {
-                comm = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
-                if (comm is not ("runsc-gofer" or "runsc-sandbox"))
-                {
-                    continue;
-                }
-                cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-            var ids = ContainerIdPattern().Matches(cmdline).Select(m => m.Value).Distinct().ToList();
-            if (ids.Count > 0)
-            {
-                yield return (pid, ids);
-            }
+            return;
+        }
+        foreach (var directory in Directory.EnumerateDirectories(options.Value.JobsRoot).ToList())
+        {
+            var jobId = Path.GetFileName(directory);
+            await PartAsync($"job directory {jobId}", ct => SweepDirectoryAsync(directory, jobId, ct), cancellationToken);
         }
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex("(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")]
-    private static partial System.Text.RegularExpressions.Regex ContainerIdPattern();
+    private async Task SweepDirectoryAsync(string directory, string jobId, CancellationToken cancellationToken)
+    {
+        if (!await IsLeftoverAsync(jobId, cancellationToken))
+        {
+            return;
+        }
+        var paths = JobPaths.For(options.Value.JobsRoot, jobId);
+        var unknown = await store.GetAsync(jobId, cancellationToken) is null;
+        if (unknown && time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < UnknownDirectoryGrace)
+        {
+            return;
+        }
+        if (DataVolumes.IsMounted(paths.Data) || File.Exists(DataVolumes.ImagePath(paths)))
+        {
+            await volumes.ReleaseAsync(paths, cancellationToken);
+            Log.OrphanRemoved(logger, "data volume", jobId);
+        }
+        if (unknown)
+        {
+            Directory.Delete(directory, recursive: true);
+            Log.OrphanRemoved(logger, "job directory", jobId);
+        }
+    }
 
     /// <summary>A job no worker here runs, that the store holds as finished or not at all.</summary>
     private async Task<bool> IsLeftoverAsync(string jobId, CancellationToken cancellationToken)
@@ -172,15 +181,22 @@ public sealed partial class Janitor(
     }
 }
 
-/// <summary>Runs the janitor every <c>Berth:JanitorIntervalSeconds</c>.</summary>
-public sealed class JanitorService(Janitor janitor, IOptions<BerthOptions> options, TimeProvider time) : BackgroundService
+/// <summary>Runs the janitor every <c>Berth:JanitorIntervalSeconds</c>; no sweep failure ever stops the service.</summary>
+public sealed class JanitorService(Janitor janitor, IOptions<BerthOptions> options, TimeProvider time, ILogger<JanitorService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.JanitorIntervalSeconds), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await janitor.SweepAsync(stoppingToken);
+            try
+            {
+                await janitor.SweepAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                Log.JanitorPartFailed(logger, "sweep", e);
+            }
         }
     }
 }

@@ -53,8 +53,11 @@ public sealed class Docker : IDisposable
             .SelectMany(i => i.RepoTags ?? [])
             .Any(t => t.StartsWith("berth-", StringComparison.Ordinal) && t.Contains($"/job-{jobId}:", StringComparison.Ordinal));
 
-    /// <summary>The instance name a Berth with this data root uses on the engine (see BerthOptions.Instance).</summary>
-    public static string InstanceOf(string dataRoot) => new Berth.Server.Configuration.BerthOptions { DataRoot = dataRoot }.Instance;
+    /// <summary>
+    /// The instance id a Berth with this data root uses on the engine: read from <c>&lt;dataRoot&gt;/instance</c>, which is
+    /// created here, as Berth would on its first start, when the root has none yet.
+    /// </summary>
+    public static string InstanceOf(string dataRoot) => Berth.Server.Configuration.InstanceIdentity.LoadOrCreate(dataRoot).Id;
 
     public async Task<bool> ImageExistsAsync(string reference)
     {
@@ -84,6 +87,14 @@ public sealed class Docker : IDisposable
 
     public Task TagAsync(string image, string repository) =>
         _client.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = repository, Tag = "latest" });
+
+    /// <summary>Removes an image tag (the image itself goes when no other tag holds it).</summary>
+    public Task RemoveImageAsync(string reference) =>
+        _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters());
+
+    /// <summary>The executable the daemon runs for gVisor (its registered <c>runsc</c> runtime).</summary>
+    public async Task<string> RunscPathAsync() =>
+        (await _client.System.GetSystemInfoAsync()).Runtimes["runsc"].Path ?? throw new InvalidOperationException("the engine reports no path for runsc");
 
     public void Dispose() => _client.Dispose();
 }

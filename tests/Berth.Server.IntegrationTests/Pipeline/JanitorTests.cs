@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Berth.Server.IntegrationTests.Infrastructure;
+using Berth.Server.Pipeline;
 
 namespace Berth.Server.IntegrationTests.Pipeline;
 
@@ -16,12 +17,14 @@ public sealed class JanitorTests(BerthFixture fixture)
         var otherContainer = await fixture.Docker.CreateJobContainerAsync(ghost, "0therb3r");
         await fixture.Docker.TagAsync("busybox:latest", $"berth-{instance}/job-{ghost}");
         var directory = Path.Combine(root, "jobs", ghost);
-        // A stray gVisor gofer of a container the engine no longer has (its id is on the command line).
-        var strayDir = Path.Combine(root, "stray", Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant());
-        Directory.CreateDirectory(strayDir);
-        File.Copy("/bin/sleep", Path.Combine(strayDir, "runsc-gofer"));
-        File.SetUnixFileMode(Path.Combine(strayDir, "runsc-gofer"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
-        using var stray = Process.Start(Path.Combine(strayDir, "runsc-gofer"), "300");
+        // A forged gVisor gofer, as a job under runc could start: it calls itself runsc-gofer and names a container this
+        // instance recorded and the engine no longer has, but it is not the engine's runsc binary and not in that
+        // container's cgroup. The janitor must leave it alone (and forget the container).
+        var forgedId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var record = Path.Combine(root, RunscContainers.DirectoryName, forgedId);
+        Directory.CreateDirectory(Path.GetDirectoryName(record)!);
+        await File.WriteAllBytesAsync(record, []);
+        using var forged = Process.Start("bash", ["-c", $"exec -a runsc-gofer /bin/sh -c 'sleep 300 & wait' {forgedId}"]);
         Directory.CreateDirectory(Path.Combine(directory, "data"));
         await File.WriteAllTextAsync(Path.Combine(directory, "build.log"), "left behind");
         Directory.SetLastWriteTimeUtc(directory, DateTime.UtcNow.AddHours(-1)); // older than a submission in progress
@@ -30,16 +33,20 @@ public sealed class JanitorTests(BerthFixture fixture)
 
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(20)
-               && ((await fixture.Docker.JobContainersAsync(ghost)).Count > 1 || await fixture.Docker.ImageExistsAsync($"berth-{instance}/job-{ghost}") || Directory.Exists(directory)))
+               && ((await fixture.Docker.JobContainersAsync(ghost)).Count > 1 || await fixture.Docker.ImageExistsAsync($"berth-{instance}/job-{ghost}")
+                   || Directory.Exists(directory) || File.Exists(record)))
         {
             await Task.Delay(200);
         }
+        var forgedAlive = !forged.HasExited;
+        forged.Kill(entireProcessTree: true);
         Assert.Equal([otherContainer], (await fixture.Docker.JobContainersAsync(ghost)).Select(c => c.ID)); // another Berth's: untouched
         await fixture.Docker.RemoveContainerAsync(otherContainer);
         Assert.False(await fixture.Docker.ImageExistsAsync($"berth-{instance}/job-{ghost}"));
         Assert.True(await fixture.Docker.ImageExistsAsync("busybox:latest")); // only the tag went
         Assert.False(Directory.Exists(directory));
-        Assert.True(stray.WaitForExit(TimeSpan.FromSeconds(10)), "the stray runsc-gofer process is still running");
+        Assert.False(File.Exists(record)); // the janitor looked at it: gone from the engine, no gVisor process names it
+        Assert.True(forgedAlive, "the janitor killed a process that only calls itself runsc-gofer");
         Assert.Contains($"container {containerId}", server.Log, StringComparison.Ordinal);
     }
 

@@ -1,5 +1,6 @@
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
+using Berth.Server.Pipeline;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;
 
 namespace Berth.Server.IntegrationTests.Sandbox;
@@ -41,6 +42,48 @@ public sealed class RunscTests(BerthFixture shared)
             Assert.Empty(await shared.Docker.JobContainersAsync(job.Id));
         }
         Assert.Contains("\"Runtime\":\"runsc\"", server.Log.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Runsc_SandboxProcesses_AreRecordedRecognisedAndForgottenOnceGone()
+    {
+        var root = TempRoot.Create("runsc-janitor");
+        await using var server = await BerthProcess.StartAsync(root, new Dictionary<string, string>
+        {
+            ["Sandbox:Runtime"] = "runsc",
+            ["Scan:Enabled"] = "false",
+            ["Berth:JanitorIntervalSeconds"] = "5",
+        });
+        var api = new BerthApi(server.Client);
+        var job = await api.SubmitAsync(Busybox("sleep 60"));
+        await shared.Docker.WaitForJobContainerAsync(job.Id);
+        var containerId = (await shared.Docker.JobContainersAsync(job.Id))[0].ID;
+        var runsc = FileIdentity.Of(await shared.Docker.RunscPathAsync());
+        List<RunscProcess> processes = [];
+        for (var i = 0; i < 100 && processes.Count < 2; i++)
+        {
+            await Task.Delay(100);
+            processes = RunscProcesses.Find("/proc").Where(p => p.ContainerId == containerId).ToList();
+        }
+
+        // gVisor's gofer and sandbox name the container on their command line and in their cgroup, and run the engine's
+        // runsc binary: the janitor would kill them once the engine no longer had this (recorded) container.
+        Assert.True(processes.Count >= 2, $"gVisor processes recognised for {containerId}: {string.Join(", ", processes)}");
+        Assert.All(processes, p => Assert.Equal(runsc, p.Executable));
+        var record = Path.Combine(root, RunscContainers.DirectoryName, containerId);
+        Assert.True(File.Exists(record));
+
+        using (await server.Client.PostAsync(new Uri($"/api/v1/jobs/{job.Id}/cancel", UriKind.Relative), null))
+        {
+        }
+        await api.WaitTerminalAsync(job.Id);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (File.Exists(record) && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(250);
+        }
+        Assert.False(File.Exists(record)); // the container and its processes are gone: the janitor forgot it
+        Assert.DoesNotContain(RunscProcesses.Find("/proc"), p => p.ContainerId == containerId);
     }
 
     [Fact]

@@ -10,8 +10,8 @@ namespace Berth.Server.Pipeline.Stages;
 /// Runs the built image in the sandbox <see cref="HardeningProfile"/> describes, with the job's own
 /// data directory at /data, under a wall-clock timeout. Captures stdout+stderr (capped).
 /// </summary>
-public sealed class RunStage(DockerEngine engine, HardeningProfile profile, DataVolumes volumes, IOptions<LimitsOptions> limits,
-    IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
+public sealed class RunStage(DockerEngine engine, HardeningProfile profile, DataVolumes volumes, RunscContainers containers,
+    IOptions<LimitsOptions> limits, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
     public string Name => "run";
 
@@ -29,6 +29,7 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
         }
         var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, image, job.Limits, context.Paths.Data), cancellationToken);
         context.ContainerId = containerId;
+        containers.Record(containerId); // before any gVisor process of it exists: the janitor only kills recorded ones
         using var log = new CappedLogWriter(context.Paths.RunLog, berthOptions.Value.LogCapKb * 1024L);
         using var logStop = new CancellationTokenSource();
         await engine.StartContainerAsync(containerId, cancellationToken);

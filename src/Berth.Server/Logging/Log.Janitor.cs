@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Server.Logging;
+
+/// <summary>The janitor's own lines (event ids 100-109).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Warning, "Janitor: sweeping {Part} failed; it is tried again at the next sweep")]
+    public static partial void JanitorPartFailed(ILogger logger, string part, Exception exception);
+
+    [LoggerMessage(101, LogLevel.Information, "Janitor: killed gVisor process {Pid} of container {ContainerId}, which the engine no longer has")]
+    public static partial void RunscProcessKilled(ILogger logger, int pid, string containerId);
+}
