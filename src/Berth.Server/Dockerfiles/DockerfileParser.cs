@@ -15,6 +15,7 @@ namespace Berth.Server.Dockerfiles;
 /// unless that character is itself escaped; comment lines and blank lines inside a continuation are
 /// skipped; continuation lines keep their leading whitespace;</item>
 /// <item>there are no here-documents: the lines after <c>RUN &lt;&lt;EOF</c> are instructions.</item>
+/// <item>Berth also refuses a file that ends inside a continuation.</item>
 /// </list>
 /// It never throws on bad input: problems become <see cref="ParseError"/>s.
 /// </summary>
@@ -64,6 +65,10 @@ public static partial class DockerfileParser
                 }
                 (content, continues) = TrimContinuation(next, state.Escape);
                 logical.Append(content);
+            }
+            if (continues)
+            {
+                state.EndsInContinuation(startLine);
             }
             state.AddInstruction(logical.ToString(), startLine, i + 1);
         }
@@ -169,6 +174,13 @@ public static partial class DockerfileParser
                 Error(line, $"'{DockerfileParser.Truncate(token, 40)}' looks like a parser directive but is only a comment here: directives must come first, before any other comment, blank line or instruction");
             }
         }
+
+        /// <summary>
+        /// The builder accepts a file that ends inside a continuation, but a line added after it (Berth
+        /// adds some after each FROM) would join the instruction, so Berth refuses it.
+        /// </summary>
+        public void EndsInContinuation(int line) =>
+            Error(line, $"the instruction on line {line} ends the file inside a line continuation (its last line ends with '{Escape}'); remove the trailing '{Escape}'");
 
         public void CheckLineLength(string line, int number)
         {

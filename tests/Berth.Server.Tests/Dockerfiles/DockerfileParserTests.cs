@@ -16,7 +16,6 @@ public sealed class DockerfileParserTests
     [InlineData("RUN a \\\n   # indented comment\nb\n", "RUN a b")]
     [InlineData("RUN a \\\n\n  \t \nb\n", "RUN a b")]
     [InlineData("\\\nFROM busybox\n", "FROM busybox")]
-    [InlineData("RUN a \\", "RUN a")]
     [InlineData("RUN a \\\r\n b\r\n", "RUN a  b")]
     // Not continuations: other whitespace after the escape, or an escaped escape.
     [InlineData("RUN a \\\f\nFROM evil\n", "RUN a \\|FROM evil")]
@@ -33,9 +32,23 @@ public sealed class DockerfileParserTests
     [Fact]
     public void Parse_Lines_RecordStartAndEndLines()
     {
-        var doc = DockerfileParser.Parse("# c\nFROM busybox \\\n  AS a\n\nRUN x \\\n\n# c\n  y\nCMD z \\");
+        var doc = DockerfileParser.Parse("# c\nFROM busybox \\\n  AS a\n\nRUN x \\\n\n# c\n  y\nCMD z\n");
 
         Assert.Equal([(2, 3), (5, 8), (9, 9)], doc.Instructions.Select(i => (i.Line, i.EndLine)));
+    }
+
+    [Theory]
+    [InlineData("FROM busybox \\", 1, '\\')]
+    [InlineData("FROM busybox\nRUN a \\\n\n# c\n", 2, '\\')]
+    [InlineData("# escape=`\nFROM busybox `", 2, '`')]
+    public void Parse_FileEndingInsideAContinuation_IsAnError(string text, int line, char escape)
+    {
+        var doc = DockerfileParser.Parse(text);
+
+        var error = Assert.Single(doc.Errors);
+        Assert.Equal(line, error.Line);
+        Assert.Contains($"ends the file inside a line continuation (its last line ends with '{escape}')", error.Message, StringComparison.Ordinal);
+        Assert.Equal(line, doc.Instructions[^1].Line);
     }
 
     [Theory]
