@@ -1,11 +1,23 @@
 using System.ComponentModel.DataAnnotations;
+using Berth.Server.Dockerfiles;
 
 namespace Berth.Server.Configuration;
 
 /// <summary>Image build settings (section <c>Build</c>).</summary>
-public sealed class BuildOptions
+public sealed class BuildOptions : IValidatableObject
 {
     public const string Section = "Build";
+
+    /// <summary>The images the set-up loads on the engine; allowed when <see cref="AllowedImages"/> is not set.</summary>
+    public static readonly IReadOnlyList<string> DefaultAllowedImages = ["busybox:latest", "debian:bookworm-slim"];
+
+    /// <summary>
+    /// Images a Dockerfile may name in FROM and COPY --from, besides <c>scratch</c> and earlier stages
+    /// (compared normalized; see <see cref="Dockerfiles.AllowedImages"/>). Unset means
+    /// <see cref="DefaultAllowedImages"/>; a configured list replaces it. Each entry is <c>name[:tag]</c>
+    /// or <c>name@sha256:&lt;64 hex&gt;</c>; image ids, <c>scratch</c> and Berth's job images are refused.
+    /// </summary>
+    public List<string>? AllowedImages { get; set; }
 
     /// <summary>Whether a FROM image absent from the engine may be pulled from a registry.</summary>
     public bool Pull { get; set; }
@@ -27,4 +39,19 @@ public sealed class BuildOptions
     /// afterwards. 0 removes it as soon as the job ends.
     /// </summary>
     [Range(0, 365 * 24 * 3600)] public int ImageRetentionSeconds { get; set; } = 600;
+
+    /// <summary>The allow-list in effect: <see cref="AllowedImages"/>, or the defaults when it is not set.</summary>
+    public IReadOnlyList<string> EffectiveAllowedImages() => AllowedImages ?? DefaultAllowedImages;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var entries = EffectiveAllowedImages();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (Dockerfiles.AllowedImages.CheckEntry(entries[i] ?? "") is { } problem)
+            {
+                yield return new ValidationResult($"{Dockerfiles.AllowedImages.Setting}:{i} ('{entries[i]}'): {problem}", [nameof(AllowedImages)]);
+            }
+        }
+    }
 }

@@ -1,73 +1,44 @@
-using System.Text.RegularExpressions;
-
 namespace Berth.Server.Dockerfiles;
 
-/// <summary>A FROM line's image: <see cref="Reference"/> after ARG substitution; stage references and scratch excluded by <see cref="Of"/>.</summary>
-public sealed record BaseImage(int Line, string Reference, bool Unresolved);
+/// <summary>
+/// An image the build needs: <see cref="Reference"/> is normalized (e.g.
+/// <c>docker.io/library/busybox:latest</c>), or, when <see cref="Unresolved"/>, the text as written
+/// (lint has already refused such a Dockerfile). <see cref="RunsTriggers"/> is true when a FROM builds
+/// on the image, so its ONBUILD triggers run (see <see cref="DockerfileLinter.LintTriggers"/>);
+/// an image used only by COPY --from runs none.
+/// </summary>
+public sealed record BaseImage(int Line, string Reference, bool Unresolved, bool RunsTriggers);
 
-public static partial class BaseImages
+public static class BaseImages
 {
-    [GeneratedRegex(@"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")]
-    private static partial Regex VariableRegex();
-
-    /// <summary>The external images the Dockerfile builds FROM (not <c>scratch</c>, not earlier stages).</summary>
+    /// <summary>
+    /// The images the build stage must find on the engine: every FROM and COPY --from image (not
+    /// <c>scratch</c>, not earlier stages), each once, at its first line.
+    /// </summary>
     public static IReadOnlyList<BaseImage> Of(DockerfileDocument document)
     {
-        var globalArgs = new Dictionary<string, string?>(StringComparer.Ordinal);
-        var stages = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var result = new List<BaseImage>();
-        var seenFrom = false;
-
-        foreach (var instruction in document.Instructions)
+        foreach (var source in ImageSources.Of(document))
         {
-            if (instruction.Keyword == "ARG" && !seenFrom)
+            var image = source.Kind switch
             {
-                foreach (var token in instruction.Arguments.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
-                {
-                    var eq = token.IndexOf('=', StringComparison.Ordinal);
-                    if (eq < 0)
-                    {
-                        globalArgs[token] = null;
-                    }
-                    else
-                    {
-                        globalArgs[token[..eq]] = token[(eq + 1)..].Trim('"', '\'');
-                    }
-                }
-                continue;
-            }
-            if (instruction.Keyword != "FROM")
+                ImageSourceKind.Image => new BaseImage(source.Line, source.Reference!, false, source.Keyword == "FROM"),
+                ImageSourceKind.Invalid => new BaseImage(source.Line, source.Written, true, source.Keyword == "FROM"),
+                _ => null,
+            };
+            if (image is null)
             {
                 continue;
             }
-            seenFrom = true;
-            var parts = instruction.Arguments.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            var unresolved = false;
-            var image = VariableRegex().Replace(parts[0], m =>
+            var seen = result.FindIndex(b => b.Reference == image.Reference);
+            if (seen < 0)
             {
-                var name = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
-                if (globalArgs.TryGetValue(name, out var value) && value is not null)
-                {
-                    return value;
-                }
-                var fallback = Regex.Match(m.Value, @"^\$\{[^:}]+:?-([^}]*)\}$");
-                if (fallback.Success)
-                {
-                    return fallback.Groups[1].Value;
-                }
-                unresolved = true;
-                return m.Value;
-            });
-            var isEarlierStage = stages.Contains(image);
-            if (parts.Length >= 3 && parts[1].Equals("AS", StringComparison.OrdinalIgnoreCase))
-            {
-                stages.Add(parts[2]);
+                result.Add(image);
             }
-            if (isEarlierStage || image.Equals("scratch", StringComparison.OrdinalIgnoreCase))
+            else if (image.RunsTriggers)
             {
-                continue;
+                result[seen] = result[seen] with { RunsTriggers = true };
             }
-            result.Add(new BaseImage(instruction.Line, image, unresolved));
         }
         return result;
     }

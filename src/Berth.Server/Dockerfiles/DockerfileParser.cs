@@ -1,210 +1,232 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Berth.Server.Dockerfiles;
 
 /// <summary>
-/// Parses Dockerfile text the way the Docker builder does: parser directives, comments, line
-/// continuations (with the directive's escape character), JSON and shell forms, leading flags and
-/// here-documents. It never throws on bad input: problems become <see cref="ParseError"/>s.
+/// Parses Dockerfile text exactly as the engine's classic builder does (moby/buildkit v0.8
+/// <c>frontend/dockerfile/parser</c>, vendored by Docker 20.10), so that lint sees every instruction
+/// the engine will run:
+/// <list type="bullet">
+/// <item>lines end at <c>\n</c>, one trailing <c>\r</c> is dropped, a UTF-8 BOM at the start is dropped;</item>
+/// <item>parser directives (<c>escape</c>, <c>syntax</c>) only before anything else; any other comment,
+/// blank line or unknown directive (<c>check</c> included) ends them;</item>
+/// <item>a line continues when it ends in the escape character followed only by spaces and tabs,
+/// unless that character is itself escaped; comment lines and blank lines inside a continuation are
+/// skipped; continuation lines keep their leading whitespace;</item>
+/// <item>there are no here-documents: the lines after <c>RUN &lt;&lt;EOF</c> are instructions.</item>
+/// <item>Berth also refuses a file that ends inside a continuation.</item>
+/// </list>
+/// It never throws on bad input: problems become <see cref="ParseError"/>s.
 /// </summary>
 public static partial class DockerfileParser
 {
-    public static readonly IReadOnlySet<string> Keywords = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-        "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
-    };
+    /// <summary>Directive names the classic builder honours.</summary>
+    private static readonly HashSet<string> KnownDirectives = new(StringComparer.Ordinal) { "escape", "syntax" };
 
-    private static readonly HashSet<string> FlagKeywords = new(StringComparer.Ordinal) { "FROM", "RUN", "COPY", "ADD", "HEALTHCHECK" };
-    private static readonly HashSet<string> HeredocKeywords = new(StringComparer.Ordinal) { "RUN", "COPY", "ADD" };
-    private static readonly HashSet<string> ExecFormKeywords = new(StringComparer.Ordinal) { "RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME" };
-
-    [GeneratedRegex(@"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")]
+    // reDirectives, with Go's \s ([\t\n\f\r ]) spelled out.
+    [GeneratedRegex(@"\A#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex DirectiveRegex();
-
-    [GeneratedRegex(@"<<(-?)(?:""([^""\s]+)""|'([^'\s]+)'|([A-Za-z_][A-Za-z0-9_.-]*))")]
-    private static partial Regex HeredocRegex();
 
     public static DockerfileDocument Parse(string text)
     {
-        var lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
-        var directives = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var instructions = new List<Instruction>();
-        var errors = new List<ParseError>();
-        var escape = '\\';
-        var i = 0;
+        var lines = SplitLines(text);
+        var state = new ParseState();
 
-        // Parser directives: only at the very top, before any comment, blank line or instruction.
-        for (; i < lines.Length; i++)
+        for (var i = 0; i < lines.Count; i++)
         {
-            var m = DirectiveRegex().Match(lines[i].Trim());
-            if (!m.Success)
+            state.CheckLineLength(lines[i], i + 1);
+            var token = lines[i].TrimStart();
+            var isComment = token.StartsWith('#');
+            if (!state.DirectivesDone)
             {
-                break;
+                state.ReadDirective(token, i + 1);
             }
-            var name = m.Groups[1].Value.ToLowerInvariant();
-            if (name is not ("syntax" or "escape" or "check"))
+            else if (isComment && state.Instructions.Count == 0)
             {
-                break; // an ordinary comment ends the directive block
-            }
-            if (!directives.TryAdd(name, m.Groups[2].Value))
-            {
-                errors.Add(new ParseError(i + 1, $"parser directive '{name}' is given more than once"));
-            }
-        }
-        if (directives.TryGetValue("escape", out var esc))
-        {
-            if (esc is "\\" or "`")
-            {
-                escape = esc[0];
-            }
-            else
-            {
-                errors.Add(new ParseError(1, $"invalid escape directive '{esc}': must be \\ or `"));
-            }
-        }
-
-        while (i < lines.Length)
-        {
-            var trimmed = lines[i].TrimStart();
-            if (trimmed.Length == 0 || trimmed[0] == '#')
-            {
-                i++;
-                continue;
+                state.CheckIgnoredDirective(token, i + 1);
             }
 
             var startLine = i + 1;
-            var logical = new StringBuilder();
-            while (true)
+            var (content, continues) = TrimContinuation(isComment ? "" : token, state.Escape);
+            if (!continues && content.Length == 0)
             {
-                var current = lines[i].TrimEnd();
-                i++;
-                if (current.Length > 0 && current[^1] == escape)
-                {
-                    logical.Append(current, 0, current.Length - 1);
-                    // Comment lines and empty lines inside a continuation are dropped, as Docker does.
-                    while (i < lines.Length && (lines[i].Trim().Length == 0 || lines[i].TrimStart().StartsWith('#')))
-                    {
-                        i++;
-                    }
-                    if (i >= lines.Length)
-                    {
-                        break;
-                    }
-                    continue;
-                }
-                logical.Append(current);
-                break;
+                continue;
             }
+            var logical = new StringBuilder(content);
+            while (continues && i + 1 < lines.Count)
+            {
+                var next = lines[++i];
+                state.CheckLineLength(next, i + 1);
+                var trimmed = next.TrimStart();
+                if (trimmed.Length == 0 || trimmed[0] == '#')
+                {
+                    continue; // blank and comment lines inside a continuation are skipped
+                }
+                (content, continues) = TrimContinuation(next, state.Escape);
+                logical.Append(content);
+            }
+            if (continues)
+            {
+                state.EndsInContinuation(startLine);
+            }
+            state.AddInstruction(logical.ToString(), startLine, i + 1);
+        }
 
-            var instruction = ParseInstruction(logical.ToString().Trim(), startLine, lines, ref i, errors);
+        return state.ToDocument();
+    }
+
+    /// <summary>Lines as Go's <c>bufio.ScanLines</c> yields them (no empty last line after a final newline).</summary>
+    private static List<string> SplitLines(string text)
+    {
+        if (text.StartsWith('\uFEFF'))
+        {
+            text = text[1..];
+        }
+        var lines = new List<string>(text.Split('\n'));
+        if (lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].EndsWith('\r'))
+            {
+                lines[i] = lines[i][..^1];
+            }
+        }
+        return lines;
+    }
+
+    /// <summary>
+    /// <c>trimContinuationCharacter</c>: the regex <c>([^E])E[ \t]*$|^E[ \t]*$</c> for the escape
+    /// character E. A match drops E and the blanks after it.
+    /// </summary>
+    internal static (string Content, bool Continues) TrimContinuation(string line, char escape)
+    {
+        var end = line.Length;
+        while (end > 0 && line[end - 1] is ' ' or '\t')
+        {
+            end--;
+        }
+        if (end == 0 || line[end - 1] != escape)
+        {
+            return (line, false);
+        }
+        var at = end - 1;
+        if (at > 0 && line[at - 1] == escape)
+        {
+            return (line, false); // an escaped escape character is not a continuation
+        }
+        return (line[..at], true);
+    }
+
+    private sealed class ParseState
+    {
+        private readonly Dictionary<string, string> _directives = new(StringComparer.Ordinal);
+        private readonly List<ParseError> _errors = [];
+        private int _droppedErrors;
+
+        public bool DirectivesDone { get; private set; }
+
+        public char Escape { get; private set; } = '\\';
+
+        public List<Instruction> Instructions { get; } = [];
+
+        public void ReadDirective(string token, int line)
+        {
+            var m = DirectiveRegex().Match(token);
+            var name = m.Success ? m.Groups[1].Value.ToLowerInvariant() : "";
+            if (!KnownDirectives.Contains(name))
+            {
+                DirectivesDone = true;
+                CheckIgnoredDirective(token, line);
+                return;
+            }
+            var value = m.Groups[2].Value;
+            if (!_directives.TryAdd(name, value))
+            {
+                Error(line, $"parser directive '{name}' is given more than once");
+                return;
+            }
+            if (name == "escape")
+            {
+                if (value is "\\" or "`")
+                {
+                    Escape = value[0];
+                }
+                else
+                {
+                    Error(line, $"invalid escape directive '{DockerfileParser.Truncate(value, 20)}': it must be \\ or `");
+                }
+            }
+        }
+
+        /// <summary>
+        /// A comment that looks like an <c>escape</c> or <c>syntax</c> directive but comes too late to be one.
+        /// The classic builder ignores it; newer builders may not, so Berth refuses the ambiguity.
+        /// </summary>
+        public void CheckIgnoredDirective(string token, int line)
+        {
+            var m = DirectiveRegex().Match(token);
+            if (m.Success && KnownDirectives.Contains(m.Groups[1].Value.ToLowerInvariant()))
+            {
+                Error(line, $"'{DockerfileParser.Truncate(token, 40)}' looks like a parser directive but is only a comment here: directives must come first, before any other comment, blank line or instruction");
+            }
+        }
+
+        /// <summary>
+        /// The builder accepts a file that ends inside a continuation, but a line added after it (Berth
+        /// adds some after each FROM) would join the instruction, so Berth refuses it.
+        /// </summary>
+        public void EndsInContinuation(int line) =>
+            Error(line, $"the instruction on line {line} ends the file inside a line continuation (its last line ends with '{Escape}'); remove the trailing '{Escape}'");
+
+        public void CheckLineLength(string line, int number)
+        {
+            if (line.Length > DockerfileLimits.MaxLineBytes / 4 && Encoding.UTF8.GetByteCount(line) > DockerfileLimits.MaxLineBytes)
+            {
+                Error(number, $"line {number} is longer than {DockerfileLimits.MaxLineBytes} bytes", ParseError.SizeLimit);
+            }
+        }
+
+        public void AddInstruction(string logical, int line, int endLine)
+        {
+            if (logical.Length > DockerfileLimits.MaxInstructionBytes / 4 && Encoding.UTF8.GetByteCount(logical) > DockerfileLimits.MaxInstructionBytes)
+            {
+                Error(line, $"the instruction on lines {line}-{endLine} is longer than {DockerfileLimits.MaxInstructionBytes} bytes", ParseError.SizeLimit);
+                return;
+            }
+            var instruction = InstructionParser.Parse(logical, line, endLine, out var error);
+            if (error is not null)
+            {
+                Error(line, error);
+            }
             if (instruction is not null)
             {
-                instructions.Add(instruction);
+                Instructions.Add(instruction);
             }
         }
 
-        return new DockerfileDocument(directives, instructions, errors);
-    }
-
-    private static Instruction? ParseInstruction(string logical, int line, string[] lines, ref int next, List<ParseError> errors)
-    {
-        var split = logical.IndexOfAny([' ', '\t']);
-        var word = split < 0 ? logical : logical[..split];
-        var rest = split < 0 ? "" : logical[(split + 1)..].Trim();
-        var keyword = word.ToUpperInvariant();
-
-        if (!Keywords.Contains(keyword))
+        public DockerfileDocument ToDocument()
         {
-            errors.Add(new ParseError(line, $"unknown instruction '{Truncate(word, 40)}'"));
-            return null;
-        }
-
-        var flags = new List<InstructionFlag>();
-        if (FlagKeywords.Contains(keyword))
-        {
-            while (rest.StartsWith("--", StringComparison.Ordinal))
+            if (_droppedErrors > 0)
             {
-                var end = rest.IndexOfAny([' ', '\t']);
-                var token = end < 0 ? rest : rest[..end];
-                rest = end < 0 ? "" : rest[(end + 1)..].TrimStart();
-                var eq = token.IndexOf('=', StringComparison.Ordinal);
-                flags.Add(eq < 0
-                    ? new InstructionFlag(token[2..], null)
-                    : new InstructionFlag(token[2..eq], token[(eq + 1)..]));
+                _errors.Add(new ParseError(_errors[^1].Line, $"{_droppedErrors} more parse error(s) not shown"));
             }
+            return new DockerfileDocument(_directives, Escape, Instructions, _errors);
         }
 
-        if (rest.Length == 0 && keyword != "HEALTHCHECK")
+        private void Error(int line, string message, string rule = ParseError.Syntax)
         {
-            errors.Add(new ParseError(line, $"{keyword} requires at least one argument"));
-            return null;
-        }
-
-        var execForm = ExecFormKeywords.Contains(keyword) && rest.StartsWith('[') ? TryParseJsonArray(rest) : null;
-        if (execForm is null && keyword == "SHELL")
-        {
-            errors.Add(new ParseError(line, "SHELL requires the JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
-            return null;
-        }
-
-        var heredocs = new List<Heredoc>();
-        if (HeredocKeywords.Contains(keyword) && execForm is null)
-        {
-            foreach (Match m in HeredocRegex().Matches(rest))
+            if (_errors.Count < DockerfileLimits.MaxParseErrors)
             {
-                var stripTabs = m.Groups[1].Value == "-";
-                var name = m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Success ? m.Groups[3].Value : m.Groups[4].Value;
-                var body = new StringBuilder();
-                var terminated = false;
-                while (next < lines.Length)
-                {
-                    var raw = lines[next++];
-                    var candidate = stripTabs ? raw.TrimStart('\t') : raw;
-                    if (candidate == name)
-                    {
-                        terminated = true;
-                        break;
-                    }
-                    body.Append(candidate).Append('\n');
-                }
-                if (!terminated)
-                {
-                    errors.Add(new ParseError(line, $"here-document '{name}' is not terminated (no line '{name}' follows)"));
-                    return null;
-                }
-                heredocs.Add(new Heredoc(name, body.ToString()));
+                _errors.Add(new ParseError(line, message, rule));
             }
-        }
-
-        return new Instruction(keyword, line, flags, rest, execForm, heredocs);
-    }
-
-    private static string[]? TryParseJsonArray(string text)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(text);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            else
             {
-                return null;
+                _droppedErrors++;
             }
-            var items = new List<string>();
-            foreach (var item in doc.RootElement.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.String)
-                {
-                    return null;
-                }
-                items.Add(item.GetString()!);
-            }
-            return items.ToArray();
-        }
-        catch (JsonException)
-        {
-            return null;
         }
     }
 

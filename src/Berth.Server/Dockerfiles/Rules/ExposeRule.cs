@@ -5,8 +5,6 @@ public sealed class ExposeRule : ILintRule
 {
     public string Id => "expose";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        document.Instructions
-            .Where(i => i.Keyword == "EXPOSE")
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "EXPOSE has no effect: Berth runs jobs with no network"));
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.All("EXPOSE").Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "EXPOSE has no effect: Berth runs jobs with no network"));
 }

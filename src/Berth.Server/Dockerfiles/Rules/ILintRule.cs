@@ -6,5 +6,5 @@ public interface ILintRule
     /// <summary>Stable rule id shown to users, e.g. <c>run-network-host</c>.</summary>
     string Id { get; }
 
-    IEnumerable<LintFinding> Check(DockerfileDocument document);
+    IEnumerable<LintFinding> Check(LintContext context);
 }

@@ -1,13 +1,17 @@
 namespace Berth.Server.Dockerfiles.Rules;
 
-/// <summary>Error: no FROM, or an instruction other than ARG before the first FROM.</summary>
+/// <summary>Error: no FROM, or an instruction other than ARG before the first FROM. Not checked in ONBUILD triggers.</summary>
 public sealed class MissingFromRule : ILintRule
 {
     public string Id => "missing-from";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document)
+    public IEnumerable<LintFinding> Check(LintContext context)
     {
-        var first = document.Instructions.FirstOrDefault(i => i.Keyword != "ARG");
+        if (context.IsTrigger)
+        {
+            yield break;
+        }
+        var first = context.Document.Instructions.FirstOrDefault(i => i.Keyword != "ARG");
         if (first is null)
         {
             yield return new LintFinding(Id, 1, LintFinding.Error, "the Dockerfile has no FROM instruction");

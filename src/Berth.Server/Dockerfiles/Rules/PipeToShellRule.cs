@@ -10,8 +10,8 @@ public sealed partial class PipeToShellRule : ILintRule
 
     public string Id => "pipe-to-shell";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        document.Instructions
-            .Where(i => i.Keyword == "RUN" && (PipeRegex().IsMatch(i.Arguments) || i.Heredocs.Any(h => PipeRegex().IsMatch(h.Content))))
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.All("RUN")
+            .Where(i => PipeRegex().IsMatch(i.Arguments))
             .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "downloading a script and piping it into a shell runs unverified code; download, verify a checksum, then run"));
 }

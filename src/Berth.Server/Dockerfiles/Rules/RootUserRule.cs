@@ -5,8 +5,9 @@ public sealed class RootUserRule : ILintRule
 {
     public string Id => "user-root";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document)
+    public IEnumerable<LintFinding> Check(LintContext context)
     {
+        var document = context.Document;
         var lastFrom = document.Instructions.LastOrDefault(i => i.Keyword == "FROM");
         if (lastFrom is null)
         {

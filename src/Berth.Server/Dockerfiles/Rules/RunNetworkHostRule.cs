@@ -5,8 +5,11 @@ public sealed class RunNetworkHostRule : ILintRule
 {
     public string Id => "run-network-host";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        document.Instructions
-            .Where(i => i.Keyword == "RUN" && string.Equals(i.Flag("network"), "host", StringComparison.OrdinalIgnoreCase))
+    public static bool IsHost(InstructionFlag flag) =>
+        flag.Name == "network" && string.Equals(flag.Value, "host", StringComparison.OrdinalIgnoreCase);
+
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.All("RUN")
+            .Where(i => i.Flags.Any(IsHost))
             .Select(i => new LintFinding(Id, i.Line, LintFinding.Error, "RUN --network=host is not allowed: build steps never share the host's network"));
 }

@@ -5,8 +5,11 @@ public sealed class RunSecurityInsecureRule : ILintRule
 {
     public string Id => "run-security-insecure";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        document.Instructions
-            .Where(i => i.Keyword == "RUN" && string.Equals(i.Flag("security"), "insecure", StringComparison.OrdinalIgnoreCase))
+    public static bool IsInsecure(InstructionFlag flag) =>
+        flag.Name == "security" && string.Equals(flag.Value, "insecure", StringComparison.OrdinalIgnoreCase);
+
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.All("RUN")
+            .Where(i => i.Flags.Any(IsInsecure))
             .Select(i => new LintFinding(Id, i.Line, LintFinding.Error, "RUN --security=insecure (a privileged build step) is not allowed"));
 }

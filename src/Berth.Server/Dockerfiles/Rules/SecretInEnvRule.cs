@@ -10,9 +10,9 @@ public sealed partial class SecretInEnvRule : ILintRule
 
     public string Id => "secret-in-env";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document)
+    public IEnumerable<LintFinding> Check(LintContext context)
     {
-        foreach (var i in document.Instructions.Where(i => i.Keyword is "ENV" or "ARG"))
+        foreach (var i in context.All("ENV", "ARG"))
         {
             foreach (var name in Names(i).Where(n => SecretName().IsMatch(n)))
             {

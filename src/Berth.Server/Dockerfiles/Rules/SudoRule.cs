@@ -10,8 +10,8 @@ public sealed partial class SudoRule : ILintRule
 
     public string Id => "sudo";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        document.Instructions
-            .Where(i => i.Keyword == "RUN" && (Sudo().IsMatch(i.Arguments) || i.Heredocs.Any(h => Sudo().IsMatch(h.Content))))
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.All("RUN")
+            .Where(i => Sudo().IsMatch(i.Arguments))
             .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "sudo in RUN: use USER instead; at run time jobs cannot gain privileges (no-new-privileges)"));
 }

@@ -1,10 +1,10 @@
 namespace Berth.Server.Dockerfiles.Rules;
 
-/// <summary>Error: the parser could not read a line (unknown instruction, missing argument, bad heredoc).</summary>
+/// <summary>Error: the parser could not read a line (unknown instruction, missing argument, bad directive, too long).</summary>
 public sealed class SyntaxRule : ILintRule
 {
-    public string Id => "syntax";
+    public string Id => ParseError.Syntax;
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        document.Errors.Select(e => new LintFinding(Id, e.Line, LintFinding.Error, e.Message));
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.Document.Errors.Select(e => new LintFinding(e.Rule, e.Line, LintFinding.Error, e.Message));
 }

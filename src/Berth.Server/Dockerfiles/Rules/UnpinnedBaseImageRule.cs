@@ -1,12 +1,12 @@
 namespace Berth.Server.Dockerfiles.Rules;
 
-/// <summary>Warning: a base image without a tag, or with <c>latest</c>: builds are not reproducible.</summary>
+/// <summary>Warning: a FROM image without a tag, or with <c>latest</c>: builds are not reproducible.</summary>
 public sealed class UnpinnedBaseImageRule : ILintRule
 {
     public string Id => "base-image-unpinned";
 
-    public IEnumerable<LintFinding> Check(DockerfileDocument document) =>
-        BaseImages.Of(document)
-            .Where(b => !b.Unresolved && BaseImages.IsUnpinned(b.Reference))
-            .Select(b => new LintFinding(Id, b.Line, LintFinding.Warning, $"base image '{b.Reference}' is untagged or 'latest'; pin a version for reproducible builds"));
+    public IEnumerable<LintFinding> Check(LintContext context) =>
+        context.Images
+            .Where(s => s.Keyword == "FROM" && s.Kind == ImageSourceKind.Image && BaseImages.IsUnpinned(s.Reference!))
+            .Select(s => new LintFinding(Id, s.Line, LintFinding.Warning, $"base image '{s.Written}' is untagged or 'latest'; pin a version for reproducible builds"));
 }

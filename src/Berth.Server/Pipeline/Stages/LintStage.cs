@@ -14,7 +14,7 @@ public sealed class LintStage : IJobStage
     {
         var text = await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken);
         var document = DockerfileParser.Parse(text);
-        var findings = DockerfileLinter.Lint(document);
+        var findings = DockerfileLinter.Lint(document, new AllowedImages(new Configuration.BuildOptions().EffectiveAllowedImages()), []);
         context.Document = document;
         context.Job = context.Job with { Lint = findings };
 
