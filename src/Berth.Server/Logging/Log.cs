@@ -61,4 +61,13 @@ internal static partial class Log
 
     [LoggerMessage(41, LogLevel.Information, "Refused {Method} {Path} with {Status}: {Reason}")]
     public static partial void RequestRefused(ILogger logger, string method, string path, int status, string reason);
+
+    [LoggerMessage(42, LogLevel.Warning, "Not ready: {Reason}: {Detail}")]
+    public static partial void NotReady(ILogger logger, string reason, string detail, Exception? exception);
+
+    [LoggerMessage(43, LogLevel.Warning, "Job {JobId}: no advisory database at {Folder} and Scan:RequireDatabase is set")]
+    public static partial void ScanDatabaseMissing(ILogger logger, string jobId, string folder);
+
+    [LoggerMessage(44, LogLevel.Warning, "Job {JobId}: the image could not be read for scanning")]
+    public static partial void ScanImageUnreadable(ILogger logger, string jobId, Exception exception);
 }
