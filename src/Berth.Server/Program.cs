@@ -10,17 +10,20 @@ builder.Services.AddBerth();
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.ConfigureHttpJsonOptions(o => JobJson.Configure(o.SerializerOptions));
-builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
-    (builder.Configuration.GetValue<long?>("Limits:MaxContextMb") ?? new LimitsOptions().MaxContextMb) * 1024 * 1024 + 4 * 1024 * 1024);
+builder.WebHost.ConfigureKestrel((context, k) =>
+{
+    // Kestrel:Endpoints are read once: a reload would bind new addresses the listen guard never saw.
+    k.Configure(context.Configuration.GetSection("Kestrel"), reloadOnChange: false);
+    k.Limits.MaxRequestBodySize = (context.Configuration.GetValue<long?>("Limits:MaxContextMb") ?? new LimitsOptions().MaxContextMb) * 1024 * 1024 + 4 * 1024 * 1024;
+});
 
 var app = builder.Build();
-ListenGuard.Check(app.Configuration, app.Services.GetRequiredService<IOptions<AuthOptions>>().Value, app.Logger);
+var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+ListenGuard.Check(app.Configuration, auth);
 await app.Services.GetRequiredService<IJobStore>().InitializeAsync(CancellationToken.None);
 Directory.CreateDirectory(app.Services.GetRequiredService<IOptions<BerthOptions>>().Value.JobsRoot);
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
-app.UseCorrelationId();
+app.UseBerthFrontDoor(auth);
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();

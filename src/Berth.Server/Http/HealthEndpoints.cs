@@ -1,14 +1,26 @@
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
+using Berth.Server.Logging;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Http;
 
-/// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: the engine answers and the store and data root take writes.</summary>
+/// <summary>
+/// <c>/healthz</c>: the process answers. <c>/readyz</c>: the engine answers and has the sandbox runtime, and the store
+/// and data root take writes. Both are unauthenticated, so a failure says only its reason's name; the server log
+/// has the details (paths, the engine address, the exception).
+/// </summary>
 public static class HealthEndpoints
 {
+    public const string EngineUnreachable = "engine_unreachable";
+    public const string RuntimeMissing = "runtime_missing";
+    public const string StoreUnwritable = "store_unwritable";
+    public const string DataRootUnwritable = "data_root_unwritable";
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
+
     public sealed record Health(string Status);
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
@@ -19,36 +31,55 @@ public static class HealthEndpoints
     }
 
     internal static async Task<Results<Ok<Health>, ProblemHttpResult>> Ready(
-        DockerEngine engine, IJobStore store, IOptions<BerthOptions> options, IOptions<SandboxOptions> sandbox, CancellationToken cancellationToken)
+        DockerEngine engine, IJobStore store, IOptions<BerthOptions> options, IOptions<SandboxOptions> sandbox,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var logger = loggers.CreateLogger("Berth.Health");
+        var berth = options.Value;
+        var runtime = sandbox.Value.Runtime;
+        var reasons = (await Task.WhenAll(
+            ProbeAsync(EngineUnreachable, $"the Docker engine at {berth.DockerEndpoint} does not answer", logger, async token =>
+            {
+                await engine.PingAsync(token);
+                if ((await engine.RuntimesAsync(token)).Contains(runtime))
+                {
+                    return null;
+                }
+                Log.NotReady(logger, RuntimeMissing, $"the engine has no '{runtime}' runtime (Sandbox:Runtime); register it in the daemon's \"runtimes\"", null);
+                return RuntimeMissing;
+            }, cancellationToken),
+            ProbeAsync(StoreUnwritable, $"the job store {berth.DatabasePath} does not take writes", logger, async token =>
+            {
+                await store.CheckWritableAsync(token);
+                return null;
+            }, cancellationToken),
+            ProbeAsync(DataRootUnwritable, $"the data root {berth.DataRoot} does not take writes", logger, async token =>
+            {
+                var probe = Path.Combine(berth.DataRoot, ".ready-probe");
+                await File.WriteAllTextAsync(probe, "ok", token);
+                File.Delete(probe);
+                return null;
+            }, cancellationToken))).OfType<string>().ToList();
+        return reasons.Count == 0
+            ? TypedResults.Ok(new Health("ready"))
+            : TypedResults.Problem($"not ready: {string.Join(", ", reasons)} (the server log has the details)", statusCode: 503, title: "Not ready",
+                extensions: new Dictionary<string, object?> { ["reasons"] = reasons });
+    }
+
+    /// <summary>Runs one check under its own timeout; a failure is logged in full and answered by its reason's name.</summary>
+    private static async Task<string?> ProbeAsync(
+        string reason, string detail, ILogger logger, Func<CancellationToken, Task<string?>> check, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(3));
-        var problems = new List<string>();
+        timeout.CancelAfter(Timeout);
         try
         {
-            await engine.PingAsync(timeout.Token);
-            if (!(await engine.RuntimesAsync(timeout.Token)).Contains(sandbox.Value.Runtime))
-            {
-                problems.Add($"the engine has no '{sandbox.Value.Runtime}' runtime (Sandbox:Runtime); register it in the daemon's \"runtimes\"");
-            }
+            return await check(timeout.Token);
         }
-        catch (Exception e) when (e is not OperationCanceledException || timeout.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            problems.Add($"the Docker engine at {options.Value.DockerEndpoint} does not answer ({e.GetType().Name})");
+            Log.NotReady(logger, reason, detail, e);
+            return reason;
         }
-        try
-        {
-            await store.CheckWritableAsync(timeout.Token);
-            var probe = Path.Combine(options.Value.DataRoot, ".ready-probe");
-            await File.WriteAllTextAsync(probe, "ok", timeout.Token);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || timeout.IsCancellationRequested)
-        {
-            problems.Add($"the store or data root ({options.Value.DataRoot}) does not take writes ({e.GetType().Name}: {e.Message})");
-        }
-        return problems.Count == 0
-            ? TypedResults.Ok(new Health("ready"))
-            : TypedResults.Problem(string.Join("; ", problems), statusCode: 503, title: "Not ready");
     }
 }

@@ -52,4 +52,19 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Warning, "No API keys are configured (Auth:Keys): authentication is off and Berth listens on loopback only ({Urls})")]
     public static partial void LoopbackOnly(ILogger logger, string urls);
+
+    [LoggerMessage(40, LogLevel.Critical, "No API keys are configured (Auth:Keys), but the server listens beyond loopback on {Addresses}; stopping. Configure Auth:Keys or listen on 127.0.0.1")]
+    public static partial void ListeningBeyondLoopback(ILogger logger, string addresses);
+
+    [LoggerMessage(41, LogLevel.Information, "Refused {Method} {Path} with {Status}: {Reason}")]
+    public static partial void RequestRefused(ILogger logger, string method, string path, int status, string reason);
+
+    [LoggerMessage(42, LogLevel.Warning, "Not ready: {Reason}: {Detail}")]
+    public static partial void NotReady(ILogger logger, string reason, string detail, Exception? exception);
+
+    [LoggerMessage(43, LogLevel.Warning, "Job {JobId}: no advisory database at {Folder} and Scan:RequireDatabase is set")]
+    public static partial void ScanDatabaseMissing(ILogger logger, string jobId, string folder);
+
+    [LoggerMessage(44, LogLevel.Warning, "Job {JobId}: the image could not be read for scanning")]
+    public static partial void ScanImageUnreadable(ILogger logger, string jobId, Exception exception);
 }

@@ -149,7 +149,7 @@ public sealed class JobRunner(
         {
             Log.JobCrashed(logger, claimed.Id, e);
             context.Job = Fail(context.Job, current, new JobFailure(FailureReasons.InternalError,
-                $"Berth hit an internal error during the {current?.Name ?? "setup"} stage ({e.GetType().Name}: {e.Message}); the operator's log has details"));
+                $"Berth hit an internal error during the {current?.Name ?? "setup"} stage; the server log has the details under job {claimed.Id}"));
         }
         finally
         {

@@ -100,6 +100,28 @@ public sealed class AuthTests
         Assert.Contains("listens on loopback, but it was asked to listen on http://0.0.0.0:18099", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>URLs that read as loopback to a person but make Kestrel listen on every interface.</summary>
+    [Theory]
+    [InlineData("urls", "http://a@127.0.0.1:18098")]          // Kestrel's host: "a@127.0.0.1" → every interface
+    [InlineData("urls", "http://127.0.0.1:18098#")]           // Kestrel's host: "127.0.0.1:18098#", port 80, every interface
+    [InlineData("urls", "http://127.0.0.1:18098?x")]
+    [InlineData("Kestrel:Endpoints:Trick:Url", "http://a@127.0.0.1:18098")]
+    public async Task NoKeys_UrlThatKestrelReadsAsAnotherHost_RefusesToStart(string key, string url)
+    {
+        // --key=value comes after the --urls BerthProcess passes, so it wins.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            BerthProcess.StartAsync(TempRoot.Create("trick"), new Dictionary<string, string> { [key] = url }));
+        Assert.Contains($"so Berth only listens on loopback, but it was asked to listen on {url} (user info, a query, a fragment or a path is refused", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoKeys_UserInfoInUrlsArgument_RefusesToStart()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            BerthProcess.StartAsync(TempRoot.Create("userinfo"), new Dictionary<string, string>(), host: "a@127.0.0.1"));
+        Assert.Contains("but it was asked to listen on http://a@127.0.0.1:", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task NotRoot_RefusesToStart()
     {

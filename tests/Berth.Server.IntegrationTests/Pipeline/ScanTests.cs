@@ -124,8 +124,11 @@ public sealed class ScanTests(BerthFixture fixture)
         var job = await new BerthApi(server.Client).RunAsync(WithPythonPackage("urllib3", "2.2.3"));
 
         Assert.Equal(FailureReasons.ScanFailed, job.Failure?.Reason);
-        Assert.Contains($"no advisory database at {Path.Combine(root, "vulndb")}", job.Failure?.Message, StringComparison.Ordinal);
+        Assert.Contains("no advisory database is installed", job.Failure?.Message, StringComparison.Ordinal);
         Assert.Contains("berth db update", job.Failure?.Message, StringComparison.Ordinal);
+        Assert.Contains(job.Id, job.Failure?.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(root, job.Failure?.Message, StringComparison.Ordinal); // the host path goes to the server log only
+        Assert.Contains(Path.Combine(root, "vulndb"), server.Log, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Berth.Scanner.Reports;
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
+using Berth.Server.Logging;
 using Berth.Server.Scanning;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,8 @@ namespace Berth.Server.Pipeline.Stages;
 /// Scans the built image (packages from its layers, matched against OSV advisories) and fails the job
 /// as <c>vulnerable</c> when the policy says so. Writes the report and a CycloneDX SBOM beside the job.
 /// </summary>
-public sealed class ScanStage(DockerEngine engine, HardeningProfile profile, AdvisoryDatabaseProvider databases, IOptions<ScanOptions> options, TimeProvider time) : IJobStage
+public sealed class ScanStage(
+    DockerEngine engine, HardeningProfile profile, AdvisoryDatabaseProvider databases, IOptions<ScanOptions> options, TimeProvider time, ILogger<ScanStage> logger) : IJobStage
 {
     public string Name => "scan";
 
@@ -31,8 +33,9 @@ public sealed class ScanStage(DockerEngine engine, HardeningProfile profile, Adv
         var database = await databases.GetAsync(cancellationToken);
         if (database.IsEmpty && scan.RequireDatabase)
         {
+            Log.ScanDatabaseMissing(logger, context.Job.Id, database.Folder);
             throw new JobFailedException(FailureReasons.ScanFailed,
-                $"no advisory database at {database.Folder} and Scan:RequireDatabase is set; run `berth db update`");
+                $"no advisory database is installed and Scan:RequireDatabase is set; the operator runs `berth db update` (the server log names the folder under job {context.Job.Id})");
         }
 
         ScanResult result;
@@ -43,7 +46,8 @@ public sealed class ScanStage(DockerEngine engine, HardeningProfile profile, Adv
         }
         catch (InvalidDataException e)
         {
-            throw new JobFailedException(FailureReasons.ScanFailed, $"the image could not be read for scanning: {e.Message}");
+            Log.ScanImageUnreadable(logger, context.Job.Id, e);
+            throw new JobFailedException(FailureReasons.ScanFailed, $"the image could not be read for scanning; the server log has the details under job {context.Job.Id}");
         }
 
         var now = time.GetUtcNow();

@@ -1,0 +1,47 @@
+using Berth.Server.Configuration;
+using Berth.Server.Docker;
+using Berth.Server.Http;
+using Berth.Server.Storage;
+using Docker.DotNet;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Server.Tests.Http;
+
+public sealed class HealthEndpointsTests
+{
+    /// <summary>A socket path that does not exist: the engine check fails at once and no engine is contacted.</summary>
+    private const string NoEngine = "unix:///nonexistent/berth-unit-test/docker.sock";
+
+    [Fact]
+    public async Task Ready_EngineDownAndDataRootUnwritable_503WithReasonNamesOnly_DetailsInTheLog()
+    {
+        var root = Directory.CreateTempSubdirectory("berth-ready-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, ".ready-probe")); // the probe file cannot be written over a directory
+            var options = Options.Create(new BerthOptions { DataRoot = root, DockerEndpoint = NoEngine });
+            var store = new SqliteJobStore(options);
+            await store.InitializeAsync(CancellationToken.None);
+            using var engine = new DockerEngine(new DockerClientBuilder().WithEndpoint(new Uri(NoEngine)).Build());
+            using var logs = new ListLogger();
+            using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+
+            var result = await HealthEndpoints.Ready(engine, store, options, Options.Create(new SandboxOptions()), loggers, CancellationToken.None);
+
+            var problem = Assert.IsType<ProblemHttpResult>(result.Result);
+            Assert.Equal(503, problem.StatusCode);
+            Assert.Equal([HealthEndpoints.EngineUnreachable, HealthEndpoints.DataRootUnwritable], Assert.IsType<List<string>>(problem.ProblemDetails.Extensions["reasons"]));
+            var detail = problem.ProblemDetails.Detail!;
+            Assert.Equal("not ready: engine_unreachable, data_root_unwritable (the server log has the details)", detail);
+            var text = string.Join("\n", logs.Lines);
+            Assert.Contains(root, text, StringComparison.Ordinal);
+            Assert.Contains(NoEngine, text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
