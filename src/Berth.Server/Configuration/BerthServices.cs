@@ -1,5 +1,6 @@
 using Berth.Server.Auth;
 using Berth.Server.Docker;
+using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
 using Berth.Server.Pipeline.Stages;
@@ -37,9 +38,11 @@ public static class BerthServices
             sp.GetRequiredService<IOptions<BuildOptions>>().Value,
             sp.GetRequiredService<InstanceIdentity>().Id));
 
+        services.AddSingleton(sp => new AllowedImages(sp.GetRequiredService<IOptions<BuildOptions>>().Value.EffectiveAllowedImages()));
         services.AddSingleton<LintStage>();
         services.AddSingleton<EngineBuildClient>();
         services.AddSingleton<BuildCgroups>();
+        services.AddSingleton<BuildDiskWatch>();
         services.AddSingleton<BuildStage>();
         services.AddSingleton<AdvisoryDatabaseProvider>();
         services.AddSingleton<ScanStage>();

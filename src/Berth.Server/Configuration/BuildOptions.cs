@@ -33,6 +33,18 @@ public sealed class BuildOptions : IValidatableObject
     /// <summary>Most processes/threads all of one build's RUN steps may have at once.</summary>
     [Range(16, 1_000_000)] public int PidsLimit { get; set; } = 512;
 
+    /// <summary>Largest file a RUN step may write (RLIMIT_FSIZE of every build container).</summary>
+    [Range(1, 1024 * 1024)] public int FileSizeMb { get; set; } = 1024;
+
+    /// <summary>
+    /// Most disk one build may add on top of its base images (committed layers plus running steps' writable
+    /// layers), checked every second while it runs; past it the build is stopped (<c>build_limit_exceeded</c>).
+    /// </summary>
+    [Range(1, 1024 * 1024)] public int MaxImageMb { get; set; } = 4096;
+
+    /// <summary>Most build output (all steps' stdout and stderr) one build may print before it is stopped.</summary>
+    [Range(1, 64 * 1024)] public int MaxOutputMb { get; set; } = 16;
+
     /// <summary>
     /// How long a finished job's image (<c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>) is kept, which keeps the
     /// engine's build cache warm for the next build of the same Dockerfile; the janitor removes it

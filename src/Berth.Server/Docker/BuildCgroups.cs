@@ -40,6 +40,31 @@ public sealed class BuildCgroups(IOptions<BuildOptions> build, HardeningProfile 
         }
     }
 
+    /// <summary>
+    /// The ids of the build's running containers: with the cgroupfs driver the engine puts each RUN step's
+    /// container in <c>&lt;cgroupparent&gt;/&lt;container id&gt;</c>.
+    /// </summary>
+    public IReadOnlyList<string> Containers(string jobId)
+    {
+        foreach (var root in new[] { Path.Combine(Root, "pids"), Root })
+        {
+            var job = Path.Combine(root, Parent, jobId);
+            try
+            {
+                if (Directory.Exists(job))
+                {
+                    return Directory.GetDirectories(job).Select(Path.GetFileName).OfType<string>()
+                        .Where(n => n.Length == 64 && n.All(char.IsAsciiHexDigitLower)).ToList();
+                }
+            }
+            catch (IOException)
+            {
+                // the step ended while we listed it
+            }
+        }
+        return [];
+    }
+
     /// <summary>Removes the build cgroups of this instance's jobs that <paramref name="isRunning"/> says are over (janitor).</summary>
     public void Sweep(Func<string, bool> isRunning)
     {

@@ -50,6 +50,48 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         }
     }
 
+    /// <summary>The image's inspect answer (config: volumes, ONBUILD triggers, health check), or null when absent.</summary>
+    public async Task<ImageInspectResponse?> InspectImageAsync(string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.Images.InspectImageAsync(reference, cancellationToken);
+        }
+        catch (DockerImageNotFoundException)
+        {
+            return null;
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every image (intermediate ones included) carrying the label <paramref name="label"/> (<c>key=value</c>).</summary>
+    public async Task<IList<ImagesListResponse>> ListLabelledImagesAsync(string label, bool danglingOnly, CancellationToken cancellationToken)
+    {
+        var filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [label] = true } };
+        if (danglingOnly)
+        {
+            filters["dangling"] = new Dictionary<string, bool> { ["true"] = true };
+        }
+        return await client.Images.ListImagesAsync(new ImagesListParameters { All = !danglingOnly, Filters = filters }, cancellationToken);
+    }
+
+    /// <summary>The host directory holding a container's writable layer (overlay2's <c>UpperDir</c>), or null.</summary>
+    public async Task<string?> ContainerUpperDirAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var container = await client.Containers.InspectContainerAsync(id, cancellationToken);
+            return container.GraphDriver?.Data is { } data && data.TryGetValue("UpperDir", out var dir) ? dir : null;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    }
+
     public async Task<string> ImageIdAsync(string reference, CancellationToken cancellationToken) =>
         (await client.Images.InspectImageAsync(reference, cancellationToken)).ID;
 
@@ -158,8 +200,9 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         catch (DockerImageNotFoundException)
         {
         }
-        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound)
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {
+            // gone already, or still in use (a container, a child image): the janitor tries again later
         }
     }
 

@@ -30,11 +30,20 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
 
     public string ContainerName(string jobId) => $"berth-{instance}-job-{jobId}";
 
-    /// <summary>The container spec of a job run.</summary>
-    public CreateContainerParameters ForRun(string jobId, string image, JobLimits jobLimits, string hostDataDirectory)
+    /// <summary>
+    /// The container spec of a job run. Each of the image's <c>VOLUME</c>s (<paramref name="imageVolumes"/>) gets a
+    /// tmpfs capped like <c>/tmp</c> (charged to the job's memory), so no volume is ever a writable host directory.
+    /// </summary>
+    public CreateContainerParameters ForRun(string jobId, string image, JobLimits jobLimits, string hostDataDirectory, IEnumerable<string> imageVolumes)
     {
         var memory = jobLimits.MemoryMb * 1024L * 1024L;
         var fileSize = limits.FileSizeMb * 1024L * 1024L;
+        var tmpfs = string.Create(CultureInfo.InvariantCulture, $"rw,nosuid,nodev,noexec,size={limits.TmpMb}m");
+        var mounts = new Dictionary<string, string> { ["/tmp"] = tmpfs };
+        foreach (var volume in imageVolumes.Select(v => v.TrimEnd('/')).Where(v => v.StartsWith('/') && v != DataMountPath && !v.StartsWith(DataMountPath + "/", StringComparison.Ordinal)))
+        {
+            mounts.TryAdd(volume, tmpfs);
+        }
         return new CreateContainerParameters
         {
             Name = ContainerName(jobId),
@@ -45,6 +54,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
             AttachStdout = false,
             AttachStderr = false,
             Tty = false,
+            Healthcheck = new() { Test = ["NONE"] }, // dockerd would run the image's probe outside the job's limits
             HostConfig = new HostConfig
             {
                 Runtime = sandbox.Runtime,
@@ -54,10 +64,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
                 SecurityOpt = ["no-new-privileges:true"],
                 Privileged = false,
                 ReadonlyRootfs = true,
-                Tmpfs = new Dictionary<string, string>
-                {
-                    ["/tmp"] = string.Create(CultureInfo.InvariantCulture, $"rw,nosuid,nodev,noexec,size={limits.TmpMb}m"),
-                },
+                Tmpfs = mounts,
                 IpcMode = "none",
                 PidsLimit = limits.PidsLimit,
                 Memory = memory,
@@ -113,7 +120,20 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
             ["cpuperiod"] = "100000",
             ["cpuquota"] = EngineBuildClient.Number((long)Math.Round(build.Cpus * 100_000)),
             ["cgroupparent"] = cgroupParent,
+            ["ulimits"] = BuildUlimits(),
             ["version"] = "1",
         };
+    }
+
+    /// <summary>Per-file size (<c>Build:FileSizeMb</c>), open files and no core dumps for every RUN step.</summary>
+    private string BuildUlimits()
+    {
+        var fileSize = build.FileSizeMb * 1024L * 1024L;
+        return System.Text.Json.JsonSerializer.Serialize(new[]
+        {
+            new Ulimit { Name = "fsize", Soft = fileSize, Hard = fileSize },
+            new Ulimit { Name = "nofile", Soft = limits.OpenFiles, Hard = limits.OpenFiles },
+            new Ulimit { Name = "core", Soft = 0, Hard = 0 },
+        }.Select(u => new { u.Name, u.Hard, u.Soft }));
     }
 }

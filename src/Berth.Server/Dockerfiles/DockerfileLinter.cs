@@ -19,6 +19,7 @@ public static class DockerfileLinter
         new FromImageRule(),
         new CopyFromRule(),
         new ReservedArgRule(),
+        new ReservedLabelRule(),
         new RemoteSourceRule(),
         new AddArchiveRule(),
         new OnbuildRule(),

@@ -6,6 +6,7 @@ public static class FailureReasons
     public const string LintRejected = "lint_rejected";
     public const string BuildFailed = "build_failed";
     public const string BaseImageMissing = "base_image_missing";
+    public const string BuildLimitExceeded = "build_limit_exceeded";
     public const string Vulnerable = "vulnerable";
     public const string ScanFailed = "scan_failed";
     public const string NonzeroExit = "nonzero_exit";

@@ -11,6 +11,9 @@ public sealed record JobPaths(string Directory)
     /// <summary>The tar the engine builds from (context entries plus the Dockerfile).</summary>
     public string BuildContext => Path.Combine(Directory, "context.tar");
 
+    /// <summary>The tar sent to the engine (the context with the Dockerfile Berth builds); exists only during the build.</summary>
+    public string EngineBuildContext => Path.Combine(Directory, "build.tar");
+
     public string BuildLog => Path.Combine(Directory, "build.log");
 
     public string RunLog => Path.Combine(Directory, "run.log");

@@ -23,6 +23,9 @@ public sealed class ActiveJobs
 
     public bool IsActive(string jobId) => _jobs.ContainsKey(jobId);
 
+    /// <summary>How many jobs workers here are running now.</summary>
+    public int Count => _jobs.Count;
+
     /// <summary>Signals the job's worker; a job claimed but not yet registered is canceled when it registers.</summary>
     public bool Cancel(string jobId)
     {

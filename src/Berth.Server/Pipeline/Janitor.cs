@@ -35,6 +35,7 @@ public sealed class Janitor(
     {
         await PartAsync("containers", SweepContainersAsync, cancellationToken);
         await PartAsync("images", SweepImagesAsync, cancellationToken);
+        await PartAsync("build layers", SweepBuildLayersAsync, cancellationToken);
         await PartAsync("gVisor processes", SweepRunscAsync, cancellationToken);
         await PartAsync("build cgroups", _ =>
         {
@@ -85,6 +86,32 @@ public sealed class Janitor(
                     await engine.RemoveImageAsync(image, ct);
                     Log.OrphanRemoved(logger, $"image {image}", jobId);
                 }
+            }, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Untagged layers of failed, canceled or interrupted builds: dangling images carrying this instance's label
+    /// (Berth labels every layer after a FROM) go once <c>Build:ImageRetentionSeconds</c> have passed, which keeps
+    /// the owner's build cache warm for a retry until then. Deleting the newest layer also deletes its untagged
+    /// parents. While a job runs here, only layers older than <c>Build:TimeoutSeconds</c> go: a running build's
+    /// newest layer is younger than that, and one a step still uses is refused by the engine.
+    /// </summary>
+    private async Task SweepBuildLayersAsync(CancellationToken cancellationToken)
+    {
+        var build = buildOptions.Value;
+        var minimumAge = TimeSpan.FromSeconds(Math.Max(build.ImageRetentionSeconds, active.Count > 0 ? build.TimeoutSeconds : 0));
+        var now = time.GetUtcNow();
+        foreach (var image in await engine.ListLabelledImagesAsync($"{HardeningProfile.InstanceLabel}={profile.Instance}", danglingOnly: true, cancellationToken))
+        {
+            if (now - new DateTimeOffset(DateTime.SpecifyKind(image.Created, DateTimeKind.Utc)) < minimumAge)
+            {
+                continue;
+            }
+            await PartAsync($"build layer {image.ID}", async ct =>
+            {
+                await engine.RemoveImageAsync(image.ID, ct);
+                Log.OrphanRemoved(logger, $"build layer {image.ID}", "-");
             }, cancellationToken);
         }
     }

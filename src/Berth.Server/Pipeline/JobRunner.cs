@@ -179,6 +179,16 @@ public sealed class JobRunner(
             }
         });
         await TryAsync(() => volumes.ReleaseAsync(context.Paths, timeout.Token)); // lazily detached if still busy
+        if (context.Job.Status.IsTerminal())
+        {
+            // Nothing serves the context once the job has ended: it goes (a requeued job keeps it for its next attempt).
+            await TryAsync(() =>
+            {
+                File.Delete(context.Paths.BuildContext);
+                File.Delete(context.Paths.EngineBuildContext);
+                return Task.CompletedTask;
+            });
+        }
         if (buildOptions.Value.ImageRetentionSeconds == 0)
         {
             await TryAsync(() => engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token));

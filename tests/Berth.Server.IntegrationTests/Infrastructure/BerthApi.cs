@@ -72,14 +72,17 @@ public sealed class BerthApi(HttpClient client)
     public static string Busybox(string script, string instructions = "") =>
         $"FROM busybox:latest\n{instructions}CMD {JsonSerializer.Serialize(new[] { "sh", "-c", script })}\n";
 
-    public static MemoryStream TarGz(params (string Name, string Content)[] files)
+    public static MemoryStream TarGz(params (string Name, string Content)[] files) =>
+        TarGzBytes(files.Select(f => (f.Name, Encoding.UTF8.GetBytes(f.Content))).ToArray());
+
+    public static MemoryStream TarGzBytes(params (string Name, byte[] Content)[] files)
     {
         var tar = new MemoryStream();
         using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
         {
             foreach (var (name, content) in files)
             {
-                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)) });
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
             }
         }
         tar.Position = 0;

@@ -17,6 +17,9 @@ public sealed class BerthFixture : IAsyncLifetime
         ["Scan:Database"] = RepoPaths.VulnDb,
         ["Auth:SubmitsPerMinute"] = "100000",
         ["Berth:JanitorIntervalSeconds"] = "5",
+        ["Build:AllowedImages:0"] = "busybox:latest",
+        ["Build:AllowedImages:1"] = "debian:bookworm-slim",
+        ["Build:AllowedImages:2"] = "absent/does-not-exist:1.0", // allowed, never on the engine: base_image_missing
     };
 
     public BerthProcess Server { get; private set; } = null!;

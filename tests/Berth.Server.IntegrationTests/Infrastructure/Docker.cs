@@ -88,13 +88,72 @@ public sealed class Docker : IDisposable
     public Task TagAsync(string image, string repository) =>
         _client.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = repository, Tag = "latest" });
 
-    /// <summary>Removes an image tag (the image itself goes when no other tag holds it).</summary>
-    public Task RemoveImageAsync(string reference) =>
-        _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters());
-
     /// <summary>The executable the daemon runs for gVisor (its registered <c>runsc</c> runtime).</summary>
     public async Task<string> RunscPathAsync() =>
         (await _client.System.GetSystemInfoAsync()).Runtimes["runsc"].Path ?? throw new InvalidOperationException("the engine reports no path for runsc");
+
+    /// <summary>Builds a test base image (the test's own, with the classic builder and no network) and tags it.</summary>
+    public async Task BuildImageAsync(string tag, string dockerfile)
+    {
+        var tar = new MemoryStream();
+        using (var writer = new System.Formats.Tar.TarWriter(tar, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+        {
+            writer.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "Dockerfile")
+            {
+                DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(dockerfile)),
+            });
+        }
+        tar.Position = 0;
+        var errors = new List<string>();
+        await _client.Images.BuildImageFromDockerfileAsync(
+            new ImageBuildParameters { Tags = [tag], NetworkMode = "none", Remove = true, ForceRemove = true },
+            tar, [], new Dictionary<string, string>(), new Progress<JSONMessage>(m => { if (m.Error is not null) { errors.Add(m.Error.Message); } }));
+        Assert.True(errors.Count == 0 && await ImageExistsAsync(tag), $"test image {tag} did not build: {string.Join("; ", errors)}");
+    }
+
+    public async Task RemoveImageAsync(string reference)
+    {
+        try
+        {
+            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = true });
+        }
+        catch (DockerImageNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Every image (intermediate ones included) labelled with this Berth instance.</summary>
+    public async Task<IList<ImagesListResponse>> InstanceImagesAsync(string instance) =>
+        await _client.Images.ListImagesAsync(new ImagesListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"berth.instance={instance}"] = true } },
+        });
+
+    /// <summary>Removes every job image and build layer of a stopped Berth instance (its retained ones).</summary>
+    public async Task RemoveInstanceImagesAsync(string instance)
+    {
+        var tags = (await AllJobImagesAsync()).Where(t => t.StartsWith($"berth-{instance}/", StringComparison.Ordinal));
+        foreach (var tag in tags)
+        {
+            await RemoveImageAsync(tag);
+        }
+        foreach (var image in (await InstanceImagesAsync(instance)).OrderByDescending(i => i.Created))
+        {
+            try
+            {
+                await _client.Images.DeleteImageAsync(image.ID, new ImageDeleteParameters { Force = true });
+            }
+            catch (DockerApiException)
+            {
+                // already pruned with a child
+            }
+        }
+    }
+
+    public async Task<int> VolumeCountAsync() => (await _client.Volumes.ListAsync(CancellationToken.None)).Volumes?.Count ?? 0;
+
+    public async Task<ImageInspectResponse> InspectImageAsync(string reference) => await _client.Images.InspectImageAsync(reference);
 
     public void Dispose() => _client.Dispose();
 }

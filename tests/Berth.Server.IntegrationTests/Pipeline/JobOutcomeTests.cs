@@ -166,11 +166,11 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
     [Fact]
     public async Task Build_AbsentBaseImage_FailsBaseImageMissingWithoutPulling()
     {
-        var job = await Api.RunAsync("FROM berth-test/does-not-exist:1.0\nCMD [\"true\"]\n");
+        var job = await Api.RunAsync("FROM absent/does-not-exist:1.0\nCMD [\"true\"]\n");
 
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(FailureReasons.BaseImageMissing, job.Failure?.Reason);
-        Assert.Contains("berth-test/does-not-exist:1.0", job.Failure?.Message, StringComparison.Ordinal);
+        Assert.Contains("absent/does-not-exist:1.0", job.Failure?.Message, StringComparison.Ordinal);
         var logs = await Api.LogsAsync(job.Id);
         Assert.DoesNotContain("Pulling from", logs, StringComparison.Ordinal);
         Assert.DoesNotContain("Step 1/", logs, StringComparison.Ordinal); // the engine never started a build

@@ -11,7 +11,7 @@ public sealed class HardeningProfileTests
     [Fact]
     public void ForRun_AppliesEveryControl()
     {
-        var spec = Profile.ForRun("abc", "sha256:img", new JobLimits(30, 128, 0.5), "/var/lib/berth/jobs/abc/data");
+        var spec = Profile.ForRun("abc", "sha256:img", new JobLimits(30, 128, 0.5), "/var/lib/berth/jobs/abc/data", []);
         var host = spec.HostConfig;
 
         Assert.Equal("65534:65534", spec.User);

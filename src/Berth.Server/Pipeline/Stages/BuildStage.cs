@@ -1,5 +1,6 @@
 using System.Globalization;
 using Berth.Server.Configuration;
+using Berth.Server.Contexts;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
@@ -8,12 +9,21 @@ using Microsoft.Extensions.Options;
 namespace Berth.Server.Pipeline.Stages;
 
 /// <summary>
-/// Builds the image on the engine. Every FROM image is checked first: an absent one fails the job
-/// (<c>base_image_missing</c>) without any registry traffic unless <c>Build:Pull</c> allows it.
+/// Builds the image on the engine. Every FROM image (already allowed by lint) must be on the engine — an
+/// absent one fails the job (<c>base_image_missing</c>) without registry traffic unless <c>Build:Pull</c>
+/// allows it — and its ONBUILD triggers pass the same rules as the Dockerfile. The engine builds a copy of the
+/// Dockerfile with one line after each FROM that labels every layer with this instance and the owner's cache
+/// key (so one owner never hits another's build cache) and, where the base has one, turns its health check off.
+/// While it runs, its disk use (<c>Build:MaxImageMb</c>) and output (<c>Build:MaxOutputMb</c>) are watched.
 /// </summary>
-public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, BuildCgroups cgroups, HardeningProfile profile,
+public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, BuildCgroups cgroups, BuildDiskWatch disk,
+    HardeningProfile profile, InstanceIdentity identity, AllowedImages allowed,
     IOptions<BuildOptions> buildOptions, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
+    public const string InstanceLabel = HardeningProfile.InstanceLabel;
+    public const string CacheLabel = "berth.cache";
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
+
     public string Name => "build";
 
     public JobStatus Status => JobStatus.Building;
@@ -24,60 +34,143 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         var document = context.Document ?? throw new InvalidOperationException("the lint stage did not run");
         using var log = new CappedLogWriter(context.Paths.BuildLog, berthOptions.Value.LogCapKb * 1024L);
 
-        foreach (var image in BaseImages.Of(document))
-        {
-            if (image.Unresolved)
-            {
-                log.Write($"FROM on line {image.Line}: '{image.Reference}' uses a build argument with no default value\n");
-                throw new JobFailedException(FailureReasons.BaseImageMissing,
-                    $"FROM on line {image.Line} ('{image.Reference}') uses a build argument with no default value, so the base image is unknown");
-            }
-            if (!options.Pull && !await engine.ImageExistsAsync(image.Reference, cancellationToken))
-            {
-                log.Write($"base image '{image.Reference}' (line {image.Line}) is not on this engine; pulling is disabled\n");
-                throw new JobFailedException(FailureReasons.BaseImageMissing,
-                    $"base image '{image.Reference}' (FROM on line {image.Line}) is not on this engine and pulling is disabled (Build:Pull=false); use an image the operator has loaded");
-            }
-        }
+        var healthChecked = await CheckBaseImagesAsync(document, log, cancellationToken);
+        var cacheKey = identity.CacheKeyFor(context.Job.Owner);
+        var dockerfile = EngineDockerfile(await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken), document, cacheKey, healthChecked);
+        await BuildTar.WriteAsync(context.Paths.BuildContext, context.Paths.EngineBuildContext, dockerfile, cancellationToken);
 
-        var tracker = new BuildProgress(log);
+        var tracker = new BuildProgress(log, options.MaxOutputMb * 1024L * 1024L);
         var (cgroupParent, problem) = cgroups.Create(context.Job.Id);
         if (problem is not null)
         {
             log.Write($"[berth] {problem}\n");
         }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(options.TimeoutSeconds), time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        await using (var tar = new FileStream(context.Paths.BuildContext, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true))
+        using var limit = new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, limit.Token);
+        tracker.OverLimit = limit.Cancel;
+        var started = time.GetUtcNow().AddSeconds(-2);
+        var cacheLabel = $"{CacheLabel}={cacheKey}";
+        var watch = WatchDiskAsync(context.Job.Id, cacheLabel, started, tracker, limit, linked.Token);
+        try
         {
-            try
-            {
-                await builder.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent), tracker.Report, linked.Token);
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                log.Write($"\n[berth] build stopped: it ran longer than {options.TimeoutSeconds} s\n");
-                throw new JobFailedException(FailureReasons.Timeout,
-                    string.Create(CultureInfo.InvariantCulture, $"the build ran longer than its {options.TimeoutSeconds} s limit (Build:TimeoutSeconds) and was stopped{tracker.AtStep}"));
-            }
-            catch (EngineBuildException e)
-            {
-                log.Write($"\n[berth] the engine refused the build: {e.Message}\n");
-                throw new JobFailedException(FailureReasons.BuildFailed, $"the engine refused the build: {Trim(e.Message)}");
-            }
-            finally
-            {
-                cgroups.Remove(context.Job.Id);
-            }
+            await using var tar = new FileStream(context.Paths.EngineBuildContext, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+            await builder.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent), tracker.Report, linked.Token);
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            log.Write($"\n[berth] build stopped: {tracker.LimitProblem}\n");
+            throw new JobFailedException(FailureReasons.BuildLimitExceeded, $"{tracker.LimitProblem}{tracker.AtStep}");
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            log.Write($"\n[berth] build stopped: it ran longer than {options.TimeoutSeconds} s\n");
+            throw new JobFailedException(FailureReasons.Timeout,
+                string.Create(CultureInfo.InvariantCulture, $"the build ran longer than its {options.TimeoutSeconds} s limit (Build:TimeoutSeconds) and was stopped{tracker.AtStep}"));
+        }
+        catch (EngineBuildException e)
+        {
+            log.Write($"\n[berth] the engine refused the build: {e.Message}\n");
+            throw new JobFailedException(FailureReasons.BuildFailed, $"the engine refused the build: {Trim(e.Message)}");
+        }
+        finally
+        {
+            await limit.CancelAsync(); // stops the watch
+            await watch;
+            cgroups.Remove(context.Job.Id);
+            File.Delete(context.Paths.EngineBuildContext);
         }
 
         if (tracker.Error is { } error)
         {
             throw new JobFailedException(FailureReasons.BuildFailed, $"build failed{tracker.AtStep}: {Trim(error)}");
         }
+        var added = await disk.MeasureAsync(context.Job.Id, cacheLabel, started, cancellationToken);
+        if (added > options.MaxImageMb * 1024L * 1024L)
+        {
+            throw new JobFailedException(FailureReasons.BuildLimitExceeded, DiskProblem(added));
+        }
         var imageId = await engine.ImageIdAsync(profile.ImageTag(context.Job.Id), cancellationToken);
         context.Job = context.Job with { ImageId = imageId };
     }
+
+    /// <summary>Each external base must be on the engine and its ONBUILD triggers must pass lint. Returns the FROM lines whose base has a health check.</summary>
+    private async Task<HashSet<int>> CheckBaseImagesAsync(DockerfileDocument document, CappedLogWriter log, CancellationToken cancellationToken)
+    {
+        var healthChecked = new HashSet<int>();
+        foreach (var image in BaseImages.Of(document))
+        {
+            var inspect = await engine.InspectImageAsync(image.Reference, cancellationToken);
+            if (inspect is null)
+            {
+                if (buildOptions.Value.Pull)
+                {
+                    continue;
+                }
+                log.Write($"base image '{image.Reference}' (line {image.Line}) is not on this engine; pulling is disabled\n");
+                throw new JobFailedException(FailureReasons.BaseImageMissing,
+                    $"base image '{image.Reference}' (FROM on line {image.Line}) is not on this engine and pulling is disabled (Build:Pull=false); use an image the operator has loaded");
+            }
+            var triggers = image.RunsTriggers ? inspect.Config?.OnBuild ?? [] : [];
+            var refused = DockerfileLinter.LintTriggers(image.Reference, triggers.ToList(), allowed);
+            if (refused.Count > 0)
+            {
+                log.Write($"line {image.Line}: {refused[0].Message}\n");
+                throw new JobFailedException(FailureReasons.LintRejected, $"line {image.Line}: {refused[0].Message}");
+            }
+            if (inspect.Config?.Healthcheck?.Test is { Count: > 0 } test && test[0] != "NONE")
+            {
+                healthChecked.Add(image.Line);
+            }
+        }
+        return healthChecked;
+    }
+
+    /// <summary>The Dockerfile the engine builds: the job's, with Berth's lines after each FROM instruction.</summary>
+    internal string EngineDockerfile(string text, DockerfileDocument document, string cacheKey, IReadOnlySet<int> healthChecked)
+    {
+        var lines = text.Split('\n').ToList();
+        foreach (var from in document.Instructions.Where(i => i.Keyword == "FROM").OrderByDescending(i => i.EndLine))
+        {
+            var injected = $"LABEL {InstanceLabel}={identity.Id} {CacheLabel}={cacheKey}";
+            if (healthChecked.Contains(from.Line))
+            {
+                injected += "\nHEALTHCHECK NONE";
+            }
+            lines.Insert(Math.Min(from.EndLine, lines.Count), injected);
+        }
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>Measures the build's disk use every second; over the cap it stops the build.</summary>
+    private async Task WatchDiskAsync(string jobId, string cacheLabel, DateTimeOffset since, BuildProgress tracker, CancellationTokenSource limit, CancellationToken cancellationToken)
+    {
+        var cap = buildOptions.Value.MaxImageMb * 1024L * 1024L;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(WatchInterval, time, cancellationToken);
+                var added = await disk.MeasureAsync(jobId, cacheLabel, since, cancellationToken);
+                if (added > cap)
+                {
+                    tracker.LimitProblem = DiskProblem(added);
+                    await limit.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or global::Docker.DotNet.DockerApiException)
+        {
+            // the engine is going away; the build itself reports that
+        }
+    }
+
+    private string DiskProblem(long added) => string.Create(CultureInfo.InvariantCulture,
+        $"the build wrote {added / (1024 * 1024)} MiB, more than its {buildOptions.Value.MaxImageMb} MiB limit (Build:MaxImageMb)");
 
     private static string Trim(string? text)
     {
@@ -85,20 +178,26 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         return value.Length <= 500 ? value : value[..500] + "…";
     }
 
-    /// <summary>Writes the build's progress to its log and remembers the step and the first error.</summary>
-    private sealed class BuildProgress(CappedLogWriter log)
+    /// <summary>Writes the build's progress to its log, remembers the step and the first error, and caps the output.</summary>
+    private sealed class BuildProgress(CappedLogWriter log, long maxOutput)
     {
         private string? _step;
+        private long _output;
 
         public string? Error { get; private set; }
 
         public string AtStep => _step is null ? "" : $" at '{_step}'";
 
+        public Action? OverLimit { get; set; }
+
+        public string? LimitProblem { get; set; }
+
         public void Report(BuildMessage value)
         {
             if (!string.IsNullOrEmpty(value.Stream))
             {
-                Write(value.Stream);
+                Count(value.Stream.Length);
+                log.Write(value.Stream);
                 foreach (var line in value.Stream.Split('\n'))
                 {
                     if (line.StartsWith("Step ", StringComparison.Ordinal))
@@ -109,15 +208,25 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
             }
             else if (!string.IsNullOrEmpty(value.Status))
             {
-                Write(value.Status + "\n");
+                Count(value.Status.Length);
+                log.Write(value.Status + "\n");
             }
             if (!string.IsNullOrEmpty(value.Error))
             {
                 Error ??= value.Error;
-                Write("ERROR: " + value.Error + "\n");
+                log.Write("ERROR: " + value.Error + "\n");
             }
         }
 
-        private void Write(string text) => log.Write(text);
+        private void Count(int length)
+        {
+            _output += length;
+            if (_output > maxOutput && LimitProblem is null)
+            {
+                LimitProblem = string.Create(CultureInfo.InvariantCulture,
+                    $"the build printed more than {maxOutput / (1024 * 1024)} MiB of output (Build:MaxOutputMb)");
+                OverLimit?.Invoke();
+            }
+        }
     }
 }

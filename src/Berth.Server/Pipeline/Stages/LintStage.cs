@@ -1,10 +1,14 @@
+using Berth.Server.Contexts;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
 
 namespace Berth.Server.Pipeline.Stages;
 
-/// <summary>Parses and lints the Dockerfile. Error findings reject the job (<c>lint_rejected</c>).</summary>
-public sealed class LintStage : IJobStage
+/// <summary>
+/// Parses and lints the Dockerfile against the allowed images and the context's archives (which <c>ADD</c>
+/// would extract). Error findings reject the job (<c>lint_rejected</c>).
+/// </summary>
+public sealed class LintStage(AllowedImages allowed) : IJobStage
 {
     public string Name => "lint";
 
@@ -14,7 +18,13 @@ public sealed class LintStage : IJobStage
     {
         var text = await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken);
         var document = DockerfileParser.Parse(text);
-        var findings = DockerfileLinter.Lint(document, new AllowedImages(new Configuration.BuildOptions().EffectiveAllowedImages()), []);
+        IReadOnlyList<string> archives = [];
+        if (document.Instructions.Any(i => i.Keyword == "ADD") && File.Exists(context.Paths.BuildContext))
+        {
+            await using var tar = File.OpenRead(context.Paths.BuildContext);
+            archives = ContextArchives.Find(tar, cancellationToken);
+        }
+        var findings = DockerfileLinter.Lint(document, allowed, archives);
         context.Document = document;
         context.Job = context.Job with { Lint = findings };
 

@@ -27,7 +27,8 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
         {
             await engine.RemoveJobContainersAsync(job.Id, cancellationToken); // a previous attempt's, if any
         }
-        var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, image, job.Limits, context.Paths.Data), cancellationToken);
+        var imageVolumes = (await engine.InspectImageAsync(image, cancellationToken))?.Config?.Volumes?.Keys ?? [];
+        var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, image, job.Limits, context.Paths.Data, imageVolumes), cancellationToken);
         context.ContainerId = containerId;
         containers.Record(containerId); // before any gVisor process of it exists: the janitor only kills recorded ones
         using var log = new CappedLogWriter(context.Paths.RunLog, berthOptions.Value.LogCapKb * 1024L);
