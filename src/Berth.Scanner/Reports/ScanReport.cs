@@ -21,7 +21,7 @@ public sealed record DatabaseInfo(int Records, int Skipped, DateTimeOffset? Upda
     {
         double? age = db.UpdatedAt is { } at ? Math.Round((now - at).TotalDays, 1) : null;
         var warning = db.IsEmpty
-            ? $"no advisory database at {db.Folder}: packages were listed but not checked; run `berth db update`"
+            ? "no advisory database is installed (Scan:Database): packages were listed but not checked; run `berth db update`"
             : age > maxAgeDays ? $"the advisory database is {age:0.#} days old; run `berth db update`"
             : db.UpdatedAt is null ? "the advisory database's date is unknown (not written by `berth db update`)"
             : null;

@@ -143,7 +143,7 @@ public sealed class JobRunner(
         {
             Log.JobFailed(logger, claimed.Id, FailureReasons.EngineError, e.Message);
             context.Job = Fail(context.Job, current, new JobFailure(FailureReasons.EngineError,
-                $"the Docker engine failed during the {current?.Name ?? "setup"} stage ({e.GetType().Name}: {e.Message}); the job did not finish, submit it again"));
+                $"the Docker engine failed during the {current?.Name ?? "setup"} stage (it may have restarted); the job did not finish, submit it again. The server log has the details (job {claimed.Id})"));
         }
         catch (Exception e)
         {

@@ -16,14 +16,25 @@ public sealed class InstanceIdentityTests(BerthFixture fixture)
         await using (var first = await BerthProcess.StartAsync(root, new Dictionary<string, string> { ["Scan:Enabled"] = "false", ["Build:ImageRetentionSeconds"] = "600" }))
         {
             id = InstanceIdentity.Parse(await File.ReadAllTextAsync(Path.Combine(root, InstanceIdentity.FileName)), root).Id;
-            Assert.Contains($"\"Instance\":\"{id}\"", first.Log.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+            await AssertLoggedAsync(first, id);
             var job = await new BerthApi(first.Client).RunAsync(Busybox("echo '{\"perf\": 1}' > /data/perf.json"));
             Assert.True(await fixture.Docker.ImageExistsAsync($"berth-{id}/job-{job.Id}"));
             await fixture.Docker.RemoveImageAsync($"berth-{id}/job-{job.Id}");
         }
 
         await using var second = await BerthProcess.StartAsync(root, new Dictionary<string, string>());
-        Assert.Contains($"\"Instance\":\"{id}\"", second.Log.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        await AssertLoggedAsync(second, id);
+    }
+
+    /// <summary>The workers' "ready" line names the instance; it comes after recovery, so wait for it.</summary>
+    private static async Task AssertLoggedAsync(BerthProcess server, string id)
+    {
+        var expected = $"\"Instance\":\"{id}\"";
+        for (var i = 0; i < 100 && !server.Log.Replace(" ", "", StringComparison.Ordinal).Contains(expected, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Contains(expected, server.Log.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -119,6 +119,13 @@ public sealed class BerthProcess : IAsyncDisposable
         }
         _process.Dispose();
         Client.Dispose();
+        // A build canceled while other jobs ran leaves layers the janitor removes only after Build:TimeoutSeconds;
+        // this server never starts again, so its own dangling layers go now (job image tags are left for the suite's check).
+        if (File.Exists(Path.Combine(DataRoot, Berth.Server.Configuration.InstanceIdentity.FileName)))
+        {
+            using var docker = new Docker();
+            await docker.RemoveDanglingLayersAsync(Docker.InstanceOf(DataRoot));
+        }
     }
 
     private static int FreePort()

@@ -151,6 +151,30 @@ public sealed class Docker : IDisposable
         }
     }
 
+    /// <summary>Removes the untagged leaf layers of a stopped Berth instance's builds (their untagged parents go with them).</summary>
+    public async Task RemoveDanglingLayersAsync(string instance)
+    {
+        var dangling = await _client.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"berth.instance={instance}"] = true },
+                ["dangling"] = new Dictionary<string, bool> { ["true"] = true },
+            },
+        });
+        foreach (var image in dangling)
+        {
+            try
+            {
+                await _client.Images.DeleteImageAsync(image.ID, new ImageDeleteParameters());
+            }
+            catch (DockerApiException)
+            {
+                // in use by another image: not ours to force
+            }
+        }
+    }
+
     public async Task<int> VolumeCountAsync() => (await _client.Volumes.ListAsync(CancellationToken.None)).Volumes?.Count ?? 0;
 
     public async Task<ImageInspectResponse> InspectImageAsync(string reference) => await _client.Images.InspectImageAsync(reference);

@@ -50,7 +50,7 @@ public sealed class ConcurrencyTests(BerthFixture fixture)
 
         Assert.Equal(JobStatus.Canceled, job.Status);
         Assert.Equal(StageStatus.Canceled, job.Stages.Single(s => s.Name == "build").Status);
-        Assert.Contains("Step 2/3 : RUN echo", await fixture.Api.LogsAsync(job.Id), StringComparison.Ordinal);
+        Assert.Contains("Step 3/4 : RUN echo", await fixture.Api.LogsAsync(job.Id), StringComparison.Ordinal); // step 2 is Berth's label line
         Assert.True(job.FinishedAt - job.StartedAt < TimeSpan.FromSeconds(30));
         for (var i = 0; i < 100 && (await fixture.Docker.AllContainerIdsAsync()).Except(before).Any(); i++)
         {
