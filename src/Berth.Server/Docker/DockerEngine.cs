@@ -190,19 +190,24 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         }
     }
 
-    /// <summary>Removes a tag (and the image when no other tag holds it). Missing is fine.</summary>
-    public async Task RemoveImageAsync(string reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes a tag (and the image when no other tag holds it, with its untagged parents). Returns false when it
+    /// is gone already or still in use (a container, a child image): the janitor tries again later.
+    /// </summary>
+    public async Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken)
     {
         try
         {
             await client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, cancellationToken);
+            return true;
         }
         catch (DockerImageNotFoundException)
         {
+            return false;
         }
         catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {
-            // gone already, or still in use (a container, a child image): the janitor tries again later
+            return false;
         }
     }
 

@@ -83,8 +83,10 @@ public sealed class Janitor(
                     && time.GetUtcNow() - finished < TimeSpan.FromSeconds(buildOptions.Value.ImageRetentionSeconds);
                 if (!retained && await IsLeftoverAsync(jobId, ct))
                 {
-                    await engine.RemoveImageAsync(image, ct);
-                    Log.OrphanRemoved(logger, $"image {image}", jobId);
+                    if (await engine.RemoveImageAsync(image, ct))
+                    {
+                        Log.OrphanRemoved(logger, $"image {image}", jobId);
+                    }
                 }
             }, cancellationToken);
         }
@@ -110,8 +112,10 @@ public sealed class Janitor(
             }
             await PartAsync($"build layer {image.ID}", async ct =>
             {
-                await engine.RemoveImageAsync(image.ID, ct);
-                Log.OrphanRemoved(logger, $"build layer {image.ID}", "-");
+                if (await engine.RemoveImageAsync(image.ID, ct))
+                {
+                    Log.OrphanRemoved(logger, $"build layer {image.ID}", "-");
+                }
             }, cancellationToken);
         }
     }
