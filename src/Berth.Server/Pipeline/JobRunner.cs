@@ -136,8 +136,9 @@ public sealed class JobRunner(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // The server is stopping: the job is not lost, it runs again on the next start.
+            var was = context.Job.Status; // the state it was in when the server stopped, not the one it was claimed in
             context.Job = Requeued(context.Job) with { Attempts = Math.Max(0, context.Job.Attempts - 1) };
-            Log.JobRequeued(logger, claimed.Id, claimed.Status.ToWire());
+            Log.JobRequeued(logger, claimed.Id, was.ToWire());
         }
         catch (Exception e) when (IsEngineFailure(e))
         {
