@@ -105,6 +105,25 @@ public sealed class BuildLimitTests(BuildLimitServer server) : IClassFixture<Bui
         Assert.True(before - EngineDiskFree() < 64L * 1024 * 1024, $"the engine's disk lost {(before - EngineDiskFree()) >> 20} MiB");
     }
 
+    [Fact]
+    public async Task Build_CanceledAfterManyMetadataSteps_LeavesNoUntaggedLayers()
+    {
+        var steps = string.Concat(Enumerable.Range(0, 250).Select(i => $"ENV A{i}={Guid.NewGuid():N}\n"));
+        var accepted = await Api.SubmitAsync(Scored(steps + "RUN sleep 120\n"));
+        await Api.WaitAsync(accepted.Id, j => j.Status == JobStatus.Building);
+        var instance = Infrastructure.Docker.InstanceOf(server.Server.DataRoot);
+        await WaitForAsync(async () => (await server.Docker.InstanceImagesAsync(instance)).Count > 20, "the build committed no layers");
+
+        using (var cancel = await server.Alice.PostAsync(new Uri($"/api/v1/jobs/{accepted.Id}/cancel", UriKind.Relative), null))
+        {
+            await AcceptedAsync(cancel);
+        }
+        var job = await Api.WaitTerminalAsync(accepted.Id, 60);
+
+        Assert.Equal(JobStatus.Canceled, job.Status);
+        Assert.Empty(await server.Docker.DanglingInstanceLayersAsync(instance)); // removed when the job ended, not later
+    }
+
     [Theory]
     [InlineData("RUN truncate -s 50G /f")]
     [InlineData("RUN head -c 100m /dev/zero > /f")]

@@ -151,10 +151,9 @@ public sealed class Docker : IDisposable
         }
     }
 
-    /// <summary>Removes the untagged leaf layers of a stopped Berth instance's builds (their untagged parents go with them).</summary>
-    public async Task RemoveDanglingLayersAsync(string instance)
-    {
-        var dangling = await _client.Images.ListImagesAsync(new ImagesListParameters
+    /// <summary>Untagged leaf layers (no tag, no child) labelled with this Berth instance.</summary>
+    public async Task<IList<ImagesListResponse>> DanglingInstanceLayersAsync(string instance) =>
+        await _client.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>>
             {
@@ -162,7 +161,11 @@ public sealed class Docker : IDisposable
                 ["dangling"] = new Dictionary<string, bool> { ["true"] = true },
             },
         });
-        foreach (var image in dangling)
+
+    /// <summary>Removes the untagged leaf layers of a stopped Berth instance's builds (their untagged parents go with them).</summary>
+    public async Task RemoveDanglingLayersAsync(string instance)
+    {
+        foreach (var image in await DanglingInstanceLayersAsync(instance))
         {
             try
             {

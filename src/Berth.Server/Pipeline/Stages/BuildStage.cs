@@ -75,10 +75,15 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         }
         finally
         {
+            var built = tracker.Error is null && !linked.IsCancellationRequested;
             await limit.CancelAsync(); // stops the watch
             await watch;
             cgroups.Remove(context.Job.Id);
             File.Delete(context.Paths.EngineBuildContext);
+            if (!built)
+            {
+                await RemoveLayersAsync(tracker.Layers, cacheKey);
+            }
         }
 
         if (tracker.Error is { } error)
@@ -88,10 +93,37 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         var added = await disk.MeasureAsync(context.Job.Id, cacheLabel, started, cancellationToken);
         if (added > options.MaxImageMb * 1024L * 1024L)
         {
+            await engine.RemoveImageAsync(profile.ImageTag(context.Job.Id), CancellationToken.None);
             throw new JobFailedException(FailureReasons.BuildLimitExceeded, DiskProblem(added));
         }
         var imageId = await engine.ImageIdAsync(profile.ImageTag(context.Job.Id), cancellationToken);
         context.Job = context.Job with { ImageId = imageId };
+    }
+
+    /// <summary>
+    /// A build that failed, was canceled or stopped leaves untagged layers: the newest go at once (each takes its
+    /// untagged parents with it). Only layers carrying this owner's cache label and no tag are touched, whatever
+    /// ids the build's output named; one still in use (a child, a container) stays for the janitor.
+    /// </summary>
+    private async Task RemoveLayersAsync(IReadOnlyList<string> layers, string cacheKey)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            foreach (var id in layers.Reverse().Distinct())
+            {
+                var image = await engine.InspectImageAsync(id, timeout.Token);
+                if (image is { RepoTags.Count: 0 } && image.Config?.Labels is { } labels
+                    && labels.TryGetValue(CacheLabel, out var key) && key == cacheKey)
+                {
+                    await engine.RemoveImageAsync(image.ID, timeout.Token);
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or IOException or global::Docker.DotNet.DockerApiException)
+        {
+            // the engine is going away: the janitor removes what is left
+        }
     }
 
     /// <summary>Each external base must be on the engine and its ONBUILD triggers must pass lint. Returns the FROM lines whose base has a health check.</summary>
@@ -192,6 +224,9 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
 
         public string? LimitProblem { get; set; }
 
+        /// <summary>Ids of the layers the build's output named (<c> ---&gt; 1a2b…</c>), oldest first. Output can forge these.</summary>
+        public List<string> Layers { get; } = [];
+
         public void Report(BuildMessage value)
         {
             if (!string.IsNullOrEmpty(value.Stream))
@@ -203,6 +238,11 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
                     if (line.StartsWith("Step ", StringComparison.Ordinal))
                     {
                         _step = line.Trim();
+                    }
+                    else if (line.StartsWith(" ---> ", StringComparison.Ordinal) && line.Trim()[5..].Trim() is { Length: >= 12 and <= 64 } id
+                             && id.All(char.IsAsciiHexDigitLower) && Layers.Count < 10_000)
+                    {
+                        Layers.Add(id);
                     }
                 }
             }
