@@ -25,6 +25,9 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     /// <summary>The reference filter matching every job image of this instance.</summary>
     public string ImageTagPattern => $"berth-{instance}/job-*";
 
+    /// <summary>The job's own host uid and gid (never 0, never another running job's): see <see cref="SandboxOptions.UidPoolStart"/>.</summary>
+    public int RunUid(long sequence) => sandbox.UidPoolStart + (int)(Math.Abs(sequence) % sandbox.UidPoolSize);
+
     /// <summary>The label filter matching every job container of this instance.</summary>
     public string InstanceFilter => $"{InstanceLabel}={instance}";
 
@@ -34,7 +37,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     /// The container spec of a job run. Each of the image's <c>VOLUME</c>s (<paramref name="imageVolumes"/>) gets a
     /// tmpfs capped like <c>/tmp</c> (charged to the job's memory), so no volume is ever a writable host directory.
     /// </summary>
-    public CreateContainerParameters ForRun(string jobId, string image, JobLimits jobLimits, string hostDataDirectory, IEnumerable<string> imageVolumes)
+    public CreateContainerParameters ForRun(string jobId, int uid, string image, JobLimits jobLimits, string hostDataDirectory, IEnumerable<string> imageVolumes)
     {
         var memory = jobLimits.MemoryMb * 1024L * 1024L;
         var fileSize = limits.FileSizeMb * 1024L * 1024L;
@@ -48,7 +51,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
         {
             Name = ContainerName(jobId),
             Image = image,
-            User = string.Create(CultureInfo.InvariantCulture, $"{sandbox.Uid}:{sandbox.Gid}"),
+            User = string.Create(CultureInfo.InvariantCulture, $"{uid}:{uid}"),
             Labels = new Dictionary<string, string> { [JobLabel] = jobId, [InstanceLabel] = instance },
             NetworkDisabled = true,
             AttachStdout = false,

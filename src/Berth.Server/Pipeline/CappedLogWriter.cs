@@ -3,7 +3,10 @@ using System.Text;
 
 namespace Berth.Server.Pipeline;
 
-/// <summary>Appends to a log file up to a byte cap; what comes after is counted, dropped, and noted in a marker line.</summary>
+/// <summary>
+/// Appends to a log file up to a byte cap, flushing each chunk so a running job's log can be read as it grows;
+/// what comes after the cap is counted, dropped, and noted in a marker line.
+/// </summary>
 public sealed class CappedLogWriter(string path, long capBytes) : IDisposable
 {
     private readonly FileStream _file = new(path, FileMode.Create, FileAccess.Write, FileShare.Read, 16 * 1024);
@@ -21,6 +24,7 @@ public sealed class CappedLogWriter(string path, long capBytes) : IDisposable
             if (room > 0)
             {
                 _file.Write(bytes[..room]);
+                _file.Flush(); // readers of a running job's log see each chunk as it comes
                 _written += room;
             }
             _dropped += bytes.Length - room;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Berth.Server.Configuration;
 using Berth.Server.Jobs;
-using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Pipeline;
 
@@ -12,14 +11,14 @@ namespace Berth.Server.Pipeline;
 /// with mode 0700. Writing past the job's <c>dataMb</c> fails inside the container with ENOSPC, and the
 /// host never gives a job more disk than that.
 /// </summary>
-public sealed class DataVolumes(IOptions<SandboxOptions> sandbox)
+public sealed class DataVolumes
 {
     private const long MiB = 1024 * 1024;
 
     public static string ImagePath(JobPaths paths) => Path.Combine(paths.Directory, "data.img");
 
-    /// <summary>A fresh, empty, mounted /data of <paramref name="sizeMb"/> MiB (anything from an earlier attempt is gone).</summary>
-    public async Task PrepareAsync(JobPaths paths, int sizeMb, CancellationToken cancellationToken)
+    /// <summary>A fresh, empty, mounted /data of <paramref name="sizeMb"/> MiB owned by <paramref name="uid"/> (anything from an earlier attempt is gone).</summary>
+    public async Task PrepareAsync(JobPaths paths, int sizeMb, int uid, CancellationToken cancellationToken)
     {
         await ReleaseAsync(paths, cancellationToken);
         var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -30,11 +29,11 @@ public sealed class DataVolumes(IOptions<SandboxOptions> sandbox)
             file.SetLength(sizeMb * MiB); // sparse: blocks are used only as the job writes
         }
         File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var owner = string.Create(CultureInfo.InvariantCulture, $"{sandbox.Value.Uid}:{sandbox.Value.Gid}");
+        var owner = string.Create(CultureInfo.InvariantCulture, $"{uid}:{uid}");
         await RunAsync("mkfs.ext4", ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", $"root_owner={owner}", image], cancellationToken);
         await RunAsync("mount", ["-t", "ext4", "-o", "loop,nosuid,nodev,noexec", image, paths.Data], cancellationToken);
         File.SetUnixFileMode(paths.Data, mode);
-        NativeFiles.Chown(paths.Data, sandbox.Value.Uid, sandbox.Value.Gid);
+        NativeFiles.Chown(paths.Data, uid, uid);
         var lostFound = Path.Combine(paths.Data, "lost+found");
         if (Directory.Exists(lostFound))
         {

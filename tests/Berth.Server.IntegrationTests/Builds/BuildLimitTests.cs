@@ -41,6 +41,7 @@ public sealed class BuildLimitServer : IAsyncLifetime
             ["Build:AllowedImages:1"] = OnbuildImage,
             ["Build:AllowedImages:2"] = VolumeImage,
             ["Build:AllowedImages:3"] = HealthImage,
+            ["Build:AllowedImages:4"] = "debian:bookworm-slim",
             ["Build:MaxImageMb"] = "64",
             ["Build:FileSizeMb"] = "32",
             ["Build:MaxOutputMb"] = "1",
@@ -185,6 +186,25 @@ public sealed class BuildLimitTests(BuildLimitServer server) : IClassFixture<Bui
     }
 
     [Fact]
+    public async Task OneOwnerExhaustingAPerUserKernelLimit_DoesNotTouchAnotherOwnersJob()
+    {
+        // inotify instances are limited per host uid (fs.inotify.max_user_instances, 128 here); perl-base in
+        // debian:bookworm-slim can call inotify_init (253 on x86_64) directly.
+        const string hog = "$| = 1; my $n = 0; for (1..1000) { $n++ if syscall(253) >= 0 } print \"held $n\\n\"; sleep 60";
+        var hogJob = await Api.SubmitAsync($"FROM debian:bookworm-slim\nCMD [\"perl\", \"-e\", {System.Text.Json.JsonSerializer.Serialize(hog)}]\n",
+            new { timeoutSeconds = 90 });
+        await WaitForAsync(async () => RunLog(await Api.LogsAsync(hogJob.Id)).Contains("held ", StringComparison.Ordinal), "the hog never reported");
+        Assert.Matches(@"held (1[0-9]{2}|[2-9][0-9]{2})\b", RunLog(await Api.LogsAsync(hogJob.Id))); // it holds (at least) the whole per-user limit
+
+        const string probe = "open(my $f, '>', '/data/perf.json'); print $f (syscall(253) >= 0 ? '{\"perf\": 1}' : '{\"perf\": 0}')";
+        var other = await new BerthApi(server.Bob).RunAsync($"FROM debian:bookworm-slim\nCMD [\"perl\", \"-e\", {System.Text.Json.JsonSerializer.Serialize(probe)}]\n");
+
+        Assert.Equal((JobStatus.Succeeded, 1d), (other.Status, other.Performance));
+        using var cancel = await server.Alice.PostAsync(new Uri($"/api/v1/jobs/{hogJob.Id}/cancel", UriKind.Relative), null);
+        Assert.Equal(JobStatus.Canceled, (await Api.WaitTerminalAsync(hogJob.Id, 60)).Status);
+    }
+
+    [Fact]
     public async Task BuildCache_IsPerOwner()
     {
         var step = $"RUN echo {Guid.NewGuid():N} > /step";
@@ -198,6 +218,9 @@ public sealed class BuildLimitTests(BuildLimitServer server) : IClassFixture<Bui
         Assert.True(StepUsedCache(await Api.LogsAsync(again.Id), step)); // the owner's own cache works
         Assert.False(StepUsedCache(await new BerthApi(server.Bob).LogsAsync(bob.Id), step)); // another owner's never does
     }
+
+    private static string RunLog(string logs) =>
+        logs.IndexOf("==> run log <==", StringComparison.Ordinal) is var at and >= 0 ? logs[at..] : "";
 
     /// <summary>Whether the build log shows the engine reusing a cached layer for <paramref name="step"/>.</summary>
     private static bool StepUsedCache(string log, string step)

@@ -72,6 +72,10 @@ public sealed class BerthApi(HttpClient client)
     public static string Busybox(string script, string instructions = "") =>
         $"FROM busybox:latest\n{instructions}CMD {JsonSerializer.Serialize(new[] { "sh", "-c", script })}\n";
 
+    /// <summary>A uid from the jobs' pool (Sandbox:UidPoolStart 200000000, size 1000000): never root, never a host user.</summary>
+    public static void AssertJobUid(double? uid) =>
+        Assert.True(uid is >= 200_000_000 and < 201_000_000, $"{uid} is not a uid from the jobs' pool");
+
     public static MemoryStream TarGz(params (string Name, string Content)[] files) =>
         TarGzBytes(files.Select(f => (f.Name, Encoding.UTF8.GetBytes(f.Content))).ToArray());
 

@@ -55,9 +55,13 @@ public sealed class OptionsValidationTests
     public void Build_HostNetwork_IsRejected(string network) =>
         Assert.NotEmpty(Validate(new BuildOptions { Network = network }));
 
-    [Fact]
-    public void Sandbox_RootUid_IsRejected() =>
-        Assert.NotEmpty(Validate(new SandboxOptions { Uid = 0 }));
+    [Theory]
+    [InlineData(0, 1024)]
+    [InlineData(999, 1024)]
+    [InlineData(int.MaxValue - 1000, 1024)]
+    [InlineData(200_000_000, 10)]
+    public void Sandbox_UidPoolWithRootSystemUidsOrOverflow_IsRejected(int start, int size) =>
+        Assert.NotEmpty(Validate(new SandboxOptions { UidPoolStart = start, UidPoolSize = size }));
 
     [Fact]
     public void Berth_ZeroWorkers_IsRejected() =>

@@ -8,13 +8,21 @@ public sealed class HardeningProfileTests
 {
     private static readonly HardeningProfile Profile = new(new SandboxOptions(), new LimitsOptions(), new BuildOptions(), "1a2b3c4d");
 
+    [Theory]
+    [InlineData(0L, 200_000_000)]
+    [InlineData(1L, 200_000_001)]
+    [InlineData(999_999L, 200_999_999)]
+    [InlineData(1_000_000L, 200_000_000)] // the pool wraps only after UidPoolSize later jobs
+    public void RunUid_IsTheJobsOwnUidFromThePool(long sequence, int expected) =>
+        Assert.Equal(expected, Profile.RunUid(sequence));
+
     [Fact]
     public void ForRun_AppliesEveryControl()
     {
-        var spec = Profile.ForRun("abc", "sha256:img", new JobLimits(30, 128, 0.5), "/var/lib/berth/jobs/abc/data", []);
+        var spec = Profile.ForRun("abc", Profile.RunUid(7), "sha256:img", new JobLimits(30, 128, 0.5), "/var/lib/berth/jobs/abc/data", []);
         var host = spec.HostConfig;
 
-        Assert.Equal("65534:65534", spec.User);
+        Assert.Equal("200000007:200000007", spec.User);
         Assert.Equal("abc", spec.Labels[HardeningProfile.JobLabel]);
         Assert.Equal("1a2b3c4d", spec.Labels[HardeningProfile.InstanceLabel]);
         Assert.Equal("berth-1a2b3c4d-job-abc", spec.Name);

@@ -21,7 +21,7 @@ public sealed class JanitorTests : IDisposable
         var options = Options.Create(new BerthOptions { DataRoot = _root });
         var engine = new DockerEngine(new DockerClientBuilder().WithEndpoint(new Uri($"unix://{_root}/no-engine.sock")).Build());
         var profile = new HardeningProfile(new SandboxOptions(), new LimitsOptions(), new BuildOptions(), InstanceIdentity.LoadOrCreate(_root).Id);
-        return new Janitor(store, engine, profile, new DataVolumes(Options.Create(new SandboxOptions())),
+        return new Janitor(store, engine, profile, new DataVolumes(),
             new BuildCgroups(Options.Create(new BuildOptions()), profile), containers ?? new RunscContainers(options), new ActiveJobs(),
             options, Options.Create(new BuildOptions()), TimeProvider.System, _log);
     }

@@ -21,14 +21,15 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
     {
         var job = context.Job;
         var image = job.ImageId ?? throw new InvalidOperationException("the build stage did not run");
-        await volumes.PrepareAsync(context.Paths, job.Limits.DataMb, cancellationToken);
+        var uid = profile.RunUid(job.Sequence);
+        await volumes.PrepareAsync(context.Paths, job.Limits.DataMb, uid, cancellationToken);
 
         if (job.Attempts > 1)
         {
             await engine.RemoveJobContainersAsync(job.Id, cancellationToken); // a previous attempt's, if any
         }
         var imageVolumes = (await engine.InspectImageAsync(image, cancellationToken))?.Config?.Volumes?.Keys ?? [];
-        var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, image, job.Limits, context.Paths.Data, imageVolumes), cancellationToken);
+        var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, uid, image, job.Limits, context.Paths.Data, imageVolumes), cancellationToken);
         context.ContainerId = containerId;
         containers.Record(containerId); // before any gVisor process of it exists: the janitor only kills recorded ones
         using var log = new CappedLogWriter(context.Paths.RunLog, berthOptions.Value.LogCapKb * 1024L);
