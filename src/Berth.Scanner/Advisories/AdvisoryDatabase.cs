@@ -2,18 +2,22 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Text.Json;
 using Berth.Scanner.Catalogers.Python;
+using Berth.Scanner.Json;
 using Berth.Scanner.Versions;
 
 namespace Berth.Scanner.Advisories;
 
 /// <summary>
 /// OSV advisories loaded from a folder laid out like osv.dev's dumps: <c>&lt;Ecosystem&gt;/all.zip</c>
-/// and/or plain <c>*.json</c> records, indexed by (ecosystem, package name). A malformed record is
-/// skipped and counted, never thrown.
+/// and/or plain <c>*.json</c> records, indexed by (ecosystem, package name). Every record is read with
+/// <see cref="StrictJson"/>; a malformed or oversized one is skipped and counted, never thrown.
 /// </summary>
 public sealed class AdvisoryDatabase
 {
     public const string MetadataFile = "berth-db.json";
+
+    /// <summary>A record larger than this is skipped (osv.dev's largest are well under 1 MiB).</summary>
+    public const int MaxRecordBytes = 16 * 1024 * 1024;
 
     private readonly Dictionary<(string Ecosystem, string Name), List<(OsvRecord Record, OsvAffected Affected)>> _index;
 
@@ -87,14 +91,14 @@ public sealed class AdvisoryDatabase
         {
             try
             {
-                var record = JsonSerializer.Deserialize<OsvRecord>(stream, OsvJson.Options);
-                if (record is { Id.Length: > 0, Affected.Count: > 0 })
+                if (ReadCapped(stream) is { } bytes
+                    && StrictJson.Deserialize<OsvRecord>(bytes, OsvJson.Options) is { Id.Length: > 0, Affected.Count: > 0 } record)
                 {
                     records.Add(record);
                     return;
                 }
             }
-            catch (Exception e) when (e is JsonException or NotSupportedException or InvalidDataException)
+            catch (Exception e) when (e is StrictJsonException or InvalidDataException)
             {
             }
             Interlocked.Increment(ref skipped);
@@ -120,6 +124,23 @@ public sealed class AdvisoryDatabase
         return new AdvisoryDatabase(index, records.Count, skipped, ReadUpdatedAt(folder), folder);
     }
 
+    /// <summary>The whole stream, or null when it holds more than <see cref="MaxRecordBytes"/>.</summary>
+    private static byte[]? ReadCapped(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int n;
+        while ((n = stream.Read(chunk)) > 0)
+        {
+            if (buffer.Length + n > MaxRecordBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, n);
+        }
+        return buffer.ToArray();
+    }
+
     private static DateTimeOffset? ReadUpdatedAt(string folder)
     {
         var path = Path.Combine(folder, MetadataFile);
@@ -129,10 +150,11 @@ public sealed class AdvisoryDatabase
         }
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            return doc.RootElement.TryGetProperty("updatedAt", out var at) && at.TryGetDateTimeOffset(out var value) ? value : null;
+            using var doc = StrictJson.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("updatedAt", out var at)
+                && at.ValueKind == JsonValueKind.String && at.TryGetDateTimeOffset(out var value) ? value : null;
         }
-        catch (JsonException)
+        catch (StrictJsonException)
         {
             return null;
         }
