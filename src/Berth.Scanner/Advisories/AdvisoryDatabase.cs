@@ -72,7 +72,7 @@ public sealed class AdvisoryDatabase
                     foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
                     {
                         using var stream = entry.Open();
-                        Add(stream);
+                        Add(stream, entry.Length);
                     }
                 }
                 catch (InvalidDataException)
@@ -83,15 +83,15 @@ public sealed class AdvisoryDatabase
             else
             {
                 using var stream = File.OpenRead(source);
-                Add(stream);
+                Add(stream, stream.Length);
             }
         });
 
-        void Add(Stream stream)
+        void Add(Stream stream, long length)
         {
             try
             {
-                if (ReadCapped(stream) is { } bytes
+                if (ReadExactly(stream, length) is { } bytes
                     && StrictJson.Deserialize<OsvRecord>(bytes, OsvJson.Options) is { Id.Length: > 0, Affected.Count: > 0 } record)
                 {
                     records.Add(record);
@@ -124,21 +124,15 @@ public sealed class AdvisoryDatabase
         return new AdvisoryDatabase(index, records.Count, skipped, ReadUpdatedAt(folder), folder);
     }
 
-    /// <summary>The whole stream, or null when it holds more than <see cref="MaxRecordBytes"/>.</summary>
-    private static byte[]? ReadCapped(Stream stream)
+    /// <summary>The stream's <paramref name="length"/> bytes (its declared size); null when that is over <see cref="MaxRecordBytes"/> or the stream holds more or less.</summary>
+    private static byte[]? ReadExactly(Stream stream, long length)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int n;
-        while ((n = stream.Read(chunk)) > 0)
+        if (length > MaxRecordBytes)
         {
-            if (buffer.Length + n > MaxRecordBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, n);
+            return null;
         }
-        return buffer.ToArray();
+        var bytes = new byte[length];
+        return stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) == bytes.Length && stream.ReadByte() < 0 ? bytes : null;
     }
 
     private static DateTimeOffset? ReadUpdatedAt(string folder)

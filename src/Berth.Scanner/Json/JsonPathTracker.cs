@@ -1,67 +1,169 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Berth.Scanner.Json;
 
 /// <summary>
-/// Where <see cref="StrictJson.Validate"/> is in the document: one frame per open object or array,
-/// the keys each object has seen (for the duplicate check), and paths like <c>$.limits.cpus</c> or
-/// <c>$.affected[2]</c>, built only when a message needs one.
+/// Where <see cref="StrictJson.Validate"/> is in the document: one frame per open object or array, the
+/// keys each open object has seen (for the duplicate check), and paths like <c>$.limits.cpus</c> or
+/// <c>$.affected[2]</c>, built only when a message needs one. Keys are kept as unescaped UTF-8 in one
+/// arena, stack-wise (a closed object's keys are dropped), so a document allocates nothing per key;
+/// an object with many keys gets a hash set, so a million keys stay linear.
 /// </summary>
 internal sealed class JsonPathTracker
 {
-    private sealed class Frame(bool isObject)
+    private const int LinearKeys = 32;
+    private const int KeptBytes = 1024 * 1024;
+
+    private struct Frame
     {
-        public bool IsObject { get; } = isObject;
-        public HashSet<string>? Keys { get; set; }
-        public string? Key { get; set; }
-        public int Index { get; set; }
+        public bool IsObject;
+        public int FirstKey;
+        public int Index;
+        public HashSet<string>? Many;
     }
 
-    private readonly List<Frame> _frames = [];
+    [ThreadStatic]
+    private static JsonPathTracker? t_tracker;
+
+    private Frame[] _frames = new Frame[16];
+    private int _depth;
+    private (int Start, int Length)[] _keys = new (int, int)[64];
+    private int _keyCount;
+    private byte[] _arena = new byte[4096];
+    private int _arenaLength;
+
+    /// <summary>
+    /// This thread's tracker, emptied: a validation never calls out, so one per thread is enough and its buffers
+    /// are reused (18,000 advisories at start-up allocate them once). One that grew past 1 MiB is not kept.
+    /// </summary>
+    public static JsonPathTracker ForThisThread()
+    {
+        if (t_tracker is { } old && (old._arena.Length > KeptBytes || old._keys.Length * 8 > KeptBytes))
+        {
+            t_tracker = null;
+        }
+        var tracker = t_tracker ??= new JsonPathTracker();
+        tracker._depth = 0;
+        tracker._keyCount = 0;
+        tracker._arenaLength = 0;
+        return tracker;
+    }
 
     /// <summary>" (at $.limits)": the innermost open object or array.</summary>
-    public string Where => $" (at {Build(_frames.Count - 1) ?? "the top level"})";
+    public string Where => $" (at {Build(_depth - 1) ?? "the top level"})";
 
     /// <summary>" (at $.limits.cpus)": the value being read.</summary>
-    public string ValueWhere => $" (at {Build(_frames.Count) ?? "the top level"})";
+    public string ValueWhere => $" (at {Build(_depth) ?? "the top level"})";
 
     /// <summary>The innermost open object or array as a field name (<c>limits</c>); null at the top level.</summary>
-    public string? Field => ToField(Build(_frames.Count - 1));
+    public string? Field => ToField(Build(_depth - 1));
 
     /// <summary>The value being read as a field name (<c>limits.cpus</c>); null at the top level.</summary>
-    public string? ValueField => ToField(Build(_frames.Count));
+    public string? ValueField => ToField(Build(_depth));
 
     /// <summary>The member <paramref name="key"/> of the innermost object as a field name.</summary>
-    public string MemberField(string key) => ToField((Build(_frames.Count - 1) ?? "$") + Member(key))!;
+    public string MemberField(string key) => ToField((Build(_depth - 1) ?? "$") + Member(key))!;
 
-    public void Open(bool isObject) => _frames.Add(new Frame(isObject));
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Open(bool isObject)
+    {
+        if (_depth == _frames.Length)
+        {
+            Array.Resize(ref _frames, _depth * 2);
+        }
+        _frames[_depth++] = new Frame { IsObject = isObject, FirstKey = _keyCount };
+    }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Close()
     {
-        _frames.RemoveAt(_frames.Count - 1);
+        var frame = _frames[--_depth];
+        if (frame.FirstKey < _keyCount)
+        {
+            _arenaLength = _keys[frame.FirstKey].Start;
+            _keyCount = frame.FirstKey;
+        }
         Value();
     }
 
     /// <summary>A value ended: the next one in an array has the next index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Value()
     {
-        if (_frames.Count > 0 && !_frames[^1].IsObject)
+        if (_depth > 0 && !_frames[_depth - 1].IsObject)
         {
-            _frames[^1].Index++;
+            _frames[_depth - 1].Index++;
         }
     }
 
-    /// <summary>Records a key of the innermost object; false when the object already has it.</summary>
-    public bool AddKey(string key)
+    /// <summary>Room for a key of at most <paramref name="length"/> bytes at the end of the arena, to write it unescaped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Span<byte> KeySpace(int length)
     {
-        var frame = _frames[^1];
-        frame.Keys ??= new HashSet<string>(StringComparer.Ordinal);
-        if (!frame.Keys.Add(key))
+        if (_arenaLength + length > _arena.Length)
         {
-            return false;
+            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _arenaLength + length));
         }
-        frame.Key = key;
+        return _arena.AsSpan(_arenaLength, length);
+    }
+
+    /// <summary>
+    /// Records <paramref name="key"/> (unescaped UTF-8) as a key of the innermost object; <paramref name="inKeySpace"/>
+    /// says it was written to <see cref="KeySpace"/> already. False when the object already has the key.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool AddKey(ReadOnlySpan<byte> key, bool inKeySpace)
+    {
+        var written = key.Length;
+        if (!inKeySpace)
+        {
+            key.CopyTo(KeySpace(written));
+        }
+        var bytes = _arena.AsSpan(_arenaLength, written);
+        ref var frame = ref _frames[_depth - 1];
+        if (frame.Many is not null)
+        {
+            if (!frame.Many.Add(Encoding.UTF8.GetString(bytes)))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            for (var i = frame.FirstKey; i < _keyCount; i++)
+            {
+                if (_arena.AsSpan(_keys[i].Start, _keys[i].Length).SequenceEqual(bytes))
+                {
+                    return false;
+                }
+            }
+            if (_keyCount - frame.FirstKey >= LinearKeys)
+            {
+                frame.Many = new HashSet<string>(StringComparer.Ordinal);
+                for (var i = frame.FirstKey; i < _keyCount; i++)
+                {
+                    frame.Many.Add(KeyAt(i));
+                }
+                frame.Many.Add(Encoding.UTF8.GetString(bytes));
+            }
+        }
+        if (_keyCount == _keys.Length)
+        {
+            Array.Resize(ref _keys, _keyCount * 2);
+        }
+        _keys[_keyCount++] = (_arenaLength, written);
+        _arenaLength += written;
         return true;
+    }
+
+    private string KeyAt(int i) => Encoding.UTF8.GetString(_arena, _keys[i].Start, _keys[i].Length);
+
+    /// <summary>The key an object frame is reading: its last one (the next frame's keys start after it).</summary>
+    private string CurrentKey(int frame)
+    {
+        var end = frame + 1 < _depth ? _frames[frame + 1].FirstKey : _keyCount;
+        return end > _frames[frame].FirstKey ? KeyAt(end - 1) : "";
     }
 
     /// <summary>"$" and the slots of the first <paramref name="frames"/> frames; null for "$" itself.</summary>
@@ -74,8 +176,7 @@ internal sealed class JsonPathTracker
         var path = new StringBuilder("$");
         for (var i = 0; i < frames; i++)
         {
-            var frame = _frames[i];
-            path.Append(frame.IsObject ? Member(frame.Key ?? "") : $"[{frame.Index}]");
+            path.Append(_frames[i].IsObject ? Member(CurrentKey(i)) : $"[{_frames[i].Index}]");
         }
         return path.ToString();
     }

@@ -75,6 +75,57 @@ public sealed class StrictJsonTests
     }
 
     [Theory]
+    [InlineData(40, false)]
+    [InlineData(1000, false)]
+    [InlineData(1000, true)]
+    public void Parse_ObjectWithManyKeys_FindsADuplicateAnywhere(int keys, bool duplicate)
+    {
+        var members = Enumerable.Range(0, keys).Select(i => $"\"k{i}\": {i}").ToList();
+        if (duplicate)
+        {
+            members.Add("\"\\u006b7\": 0"); // "k7", escaped
+        }
+        var json = Utf8("{" + string.Join(", ", members) + "}");
+
+        if (duplicate)
+        {
+            Assert.Equal("k7", Refused(json).Field);
+        }
+        else
+        {
+            using var document = StrictJson.Parse(json);
+            Assert.Equal(keys, document.RootElement.EnumerateObject().Count());
+        }
+    }
+
+    [Fact]
+    public void Parse_HalfAMillionKeys_IsLinear()
+    {
+        var json = Utf8("{" + string.Join(",", Enumerable.Range(0, 500_000).Select(i => $"\"{i}\":0")) + ",\"17\":1}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal("[\"17\"]", Refused(json).Field);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{clock.Elapsed}");
+    }
+
+    [Theory]
+    [InlineData("{\"a\": {\"b\": 1}, \"b\": 2}", null)]
+    [InlineData("{\"a\": {\"b\": 1}, \"a\": 2}", "a")]
+    [InlineData("{\"a\": [{\"a\": 1}, {\"a\": 2}], \"b\": {\"a\": 3, \"b\": {\"b\": 4}}}", null)]
+    [InlineData("{\"a\": [{\"a\": 1}, {\"a\": 2, \"a\": 3}]}", "a[1].a")]
+    [InlineData("{\"a\": {\"x\": 1}, \"b\": [1, \"\\ud800\"]}", "b[1]")]
+    public void Parse_KeysOfClosedObjects_AreForgotten(string json, string? field)
+    {
+        if (field is null)
+        {
+            StrictJson.Parse(Utf8(json)).Dispose();
+        }
+        else
+        {
+            Assert.Equal(field, Refused(Utf8(json)).Field);
+        }
+    }
+
+    [Theory]
     [InlineData("{\"perf\": NaN}")]
     [InlineData("{\"perf\": Infinity}")]
     [InlineData("{\"perf\": -Infinity}")]
