@@ -2,18 +2,22 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Text.Json;
 using Berth.Scanner.Catalogers.Python;
+using Berth.Scanner.Json;
 using Berth.Scanner.Versions;
 
 namespace Berth.Scanner.Advisories;
 
 /// <summary>
 /// OSV advisories loaded from a folder laid out like osv.dev's dumps: <c>&lt;Ecosystem&gt;/all.zip</c>
-/// and/or plain <c>*.json</c> records, indexed by (ecosystem, package name). A malformed record is
-/// skipped and counted, never thrown.
+/// and/or plain <c>*.json</c> records, indexed by (ecosystem, package name). Every record is read with
+/// <see cref="StrictJson"/>; a malformed or oversized one is skipped and counted, never thrown.
 /// </summary>
 public sealed class AdvisoryDatabase
 {
     public const string MetadataFile = "berth-db.json";
+
+    /// <summary>A record larger than this is skipped (osv.dev's largest are well under 1 MiB).</summary>
+    public const int MaxRecordBytes = 16 * 1024 * 1024;
 
     private readonly Dictionary<(string Ecosystem, string Name), List<(OsvRecord Record, OsvAffected Affected)>> _index;
 
@@ -68,7 +72,7 @@ public sealed class AdvisoryDatabase
                     foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
                     {
                         using var stream = entry.Open();
-                        Add(stream);
+                        Add(stream, entry.Length);
                     }
                 }
                 catch (InvalidDataException)
@@ -79,22 +83,22 @@ public sealed class AdvisoryDatabase
             else
             {
                 using var stream = File.OpenRead(source);
-                Add(stream);
+                Add(stream, stream.Length);
             }
         });
 
-        void Add(Stream stream)
+        void Add(Stream stream, long length)
         {
             try
             {
-                var record = JsonSerializer.Deserialize<OsvRecord>(stream, OsvJson.Options);
-                if (record is { Id.Length: > 0, Affected.Count: > 0 })
+                if (ReadExactly(stream, length) is { } bytes
+                    && StrictJson.Deserialize<OsvRecord>(bytes, OsvJson.Options) is { Id.Length: > 0, Affected.Count: > 0 } record)
                 {
                     records.Add(record);
                     return;
                 }
             }
-            catch (Exception e) when (e is JsonException or NotSupportedException or InvalidDataException)
+            catch (Exception e) when (e is StrictJsonException or InvalidDataException)
             {
             }
             Interlocked.Increment(ref skipped);
@@ -120,6 +124,17 @@ public sealed class AdvisoryDatabase
         return new AdvisoryDatabase(index, records.Count, skipped, ReadUpdatedAt(folder), folder);
     }
 
+    /// <summary>The stream's <paramref name="length"/> bytes (its declared size); null when that is over <see cref="MaxRecordBytes"/> or the stream holds more or less.</summary>
+    private static byte[]? ReadExactly(Stream stream, long length)
+    {
+        if (length > MaxRecordBytes)
+        {
+            return null;
+        }
+        var bytes = new byte[length];
+        return stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) == bytes.Length && stream.ReadByte() < 0 ? bytes : null;
+    }
+
     private static DateTimeOffset? ReadUpdatedAt(string folder)
     {
         var path = Path.Combine(folder, MetadataFile);
@@ -129,10 +144,11 @@ public sealed class AdvisoryDatabase
         }
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            return doc.RootElement.TryGetProperty("updatedAt", out var at) && at.TryGetDateTimeOffset(out var value) ? value : null;
+            using var doc = StrictJson.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("updatedAt", out var at)
+                && at.ValueKind == JsonValueKind.String && at.TryGetDateTimeOffset(out var value) ? value : null;
         }
-        catch (JsonException)
+        catch (StrictJsonException)
         {
             return null;
         }

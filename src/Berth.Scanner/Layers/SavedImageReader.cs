@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
+using Berth.Scanner.Json;
 
 namespace Berth.Scanner.Layers;
 
@@ -93,14 +94,14 @@ public static class SavedImageReader
         {
             try
             {
-                using var manifest = JsonDocument.Parse(manifestBytes);
+                using var manifest = StrictJson.Parse(manifestBytes);
                 var first = manifest.RootElement[0];
                 var order = first.GetProperty("Layers").EnumerateArray().Select(l => Normalize(l.GetString()!)).ToList();
                 var diffIds = new List<string>();
                 if (first.TryGetProperty("Config", out var configName)
                     && jsonFiles.TryGetValue(Normalize(configName.GetString()!), out var configBytes) && configBytes.Length > 0)
                 {
-                    using var config = JsonDocument.Parse(configBytes);
+                    using var config = StrictJson.Parse(configBytes);
                     if (config.RootElement.TryGetProperty("rootfs", out var rootfs) && rootfs.TryGetProperty("diff_ids", out var ids))
                     {
                         diffIds.AddRange(ids.EnumerateArray().Select(d => d.GetString() ?? ""));

@@ -1,13 +1,8 @@
 using System.Text;
-using System.Text.Json;
 using Berth.Server.Configuration;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
 namespace Berth.Server.Jobs;
-
-/// <summary>The JSON form of a submission.</summary>
-public sealed record SubmitJobRequest(string? Dockerfile, string? Name, LimitsRequest? Limits);
 
 /// <summary>Requested limits; each may be left out to get the server's default.</summary>
 public sealed record LimitsRequest(int? TimeoutSeconds, int? MemoryMb, double? Cpus, int? DataMb = null);
@@ -37,7 +32,7 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
                 "text/plain" or "application/octet-stream" or "text/x-dockerfile" =>
                     new JobSubmission(await ReadDockerfileAsync(request.Body, cancellationToken), null, null, new LimitsRequest(null, null, null)),
                 "application/json" => await ReadJsonAsync(request.Body, cancellationToken),
-                "multipart/form-data" => await ReadMultipartAsync(request, maxContext, cancellationToken),
+                "multipart/form-data" => await SubmissionForm.ReadAsync(request, maxContext, cancellationToken),
                 _ => throw new RequestRejectedException(415, $"unsupported content type '{mediaType.MediaType}': use text/plain, application/json or multipart/form-data"),
             };
         }
@@ -86,7 +81,7 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
         return Decode(bytes);
     }
 
-    private static string Decode(byte[] bytes)
+    internal static string Decode(byte[] bytes)
     {
         try
         {
@@ -102,82 +97,11 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
     {
         var bytes = await ReadCappedAsync(body, MaxJsonBytes, cancellationToken)
             ?? throw new RequestRejectedException(413, $"the JSON body exceeds {MaxJsonBytes / (1024 * 1024)} MiB");
-        SubmitJobRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<SubmitJobRequest>(bytes, JobJson.Options);
-        }
-        catch (JsonException e)
-        {
-            var where = e.Path is { Length: > 0 } path ? $" at {path}" : "";
-            throw new RequestRejectedException(400, $"the body is not valid JSON for a job{where}: {FirstSentence(e.Message)}");
-        }
-        if (request is null)
-        {
-            throw new RequestRejectedException(400, "the JSON body must be an object like {\"dockerfile\": \"FROM ...\"}");
-        }
-        return new JobSubmission(request.Dockerfile, null, request.Name, request.Limits ?? new LimitsRequest(null, null, null));
-    }
-
-    private static async Task<JobSubmission> ReadMultipartAsync(HttpRequest request, long maxContext, CancellationToken cancellationToken)
-    {
-        var form = await request.ReadFormAsync(new FormOptions
-        {
-            MultipartBodyLengthLimit = maxContext + 2 * 1024 * 1024,
-            ValueLengthLimit = Contexts.BuildContextPacker.MaxDockerfileBytes + 1,
-        }, cancellationToken);
-
-        string? dockerfile = null;
-        if (form.Files.GetFile("dockerfile") is { } file)
-        {
-            if (file.Length > Contexts.BuildContextPacker.MaxDockerfileBytes)
-            {
-                throw new RequestRejectedException(422, "the Dockerfile exceeds 1 MiB", "dockerfile");
-            }
-            await using var stream = file.OpenReadStream();
-            dockerfile = Decode(await ReadCappedAsync(stream, Contexts.BuildContextPacker.MaxDockerfileBytes, cancellationToken) ?? []);
-        }
-        else if (form.TryGetValue("dockerfile", out var field))
-        {
-            dockerfile = field.ToString();
-        }
-
-        Stream? context = null;
-        if (form.Files.GetFile("context") is { } archive)
-        {
-            if (archive.Length > maxContext)
-            {
-                throw new RequestRejectedException(413, $"the context archive is {archive.Length} bytes; the limit is {maxContext / (1024 * 1024)} MiB (Limits:MaxContextMb)", "context");
-            }
-            context = archive.OpenReadStream();
-        }
-        else if (form.ContainsKey("context"))
-        {
-            throw new RequestRejectedException(400, "the 'context' part must be a file (a .tar or .tar.gz archive)", "context");
-        }
-
-        var name = form.TryGetValue("name", out var n) ? n.ToString() : null;
-        var limits = new LimitsRequest(
-            ParseNumber<int>(form, "timeoutSeconds"),
-            ParseNumber<int>(form, "memoryMb"),
-            ParseNumber<double>(form, "cpus"),
-            ParseNumber<int>(form, "dataMb"));
-        return new JobSubmission(dockerfile, context, name, limits);
-    }
-
-    private static T? ParseNumber<T>(IFormCollection form, string key) where T : struct, IParsable<T>
-    {
-        if (!form.TryGetValue(key, out var raw) || string.IsNullOrWhiteSpace(raw))
-        {
-            return null;
-        }
-        return T.TryParse(raw.ToString(), System.Globalization.CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new RequestRejectedException(400, $"'{key}' must be a number, got '{Short(raw.ToString())}'", $"limits.{key}");
+        return SubmissionJson.Read(bytes);
     }
 
     /// <summary>Reads at most <paramref name="max"/> bytes; null when the stream holds more.</summary>
-    private static async Task<byte[]?> ReadCappedAsync(Stream body, int max, CancellationToken cancellationToken)
+    internal static async Task<byte[]?> ReadCappedAsync(Stream body, int max, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[64 * 1024];
@@ -196,11 +120,7 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
         }
     }
 
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(". ", StringComparison.Ordinal);
-        return cut < 0 ? message : message[..cut];
-    }
-
-    private static string Short(string value) => value.Length <= 40 ? value : value[..40] + "…";
+    /// <summary>At most 40 characters of <paramref name="value"/>, never cutting a surrogate pair in two.</summary>
+    internal static string Short(string value) =>
+        value.Length <= 40 ? value : value[..(char.IsHighSurrogate(value[39]) ? 39 : 40)] + "…";
 }

@@ -9,11 +9,12 @@ namespace Berth.Server.Pipeline;
 /// Each job's /data is its own small ext4 filesystem: a sparse image file in the job directory,
 /// loop-mounted <c>nosuid,nodev,noexec</c> on the job's data directory, its root owned by the run uid
 /// with mode 0700. Writing past the job's <c>dataMb</c> fails inside the container with ENOSPC, and the
-/// host never gives a job more disk than that.
+/// host never gives a job more disk than that. mkfs.ext4 sizes the inode table from the size too, so
+/// creating too many files fails with ENOSPC as well; both count as a full /data (<see cref="Exhausted(JobPaths, int)"/>).
 /// </summary>
 public sealed class DataVolumes
 {
-    private const long MiB = 1024 * 1024;
+    private const ulong MiB = 1024 * 1024;
 
     public static string ImagePath(JobPaths paths) => Path.Combine(paths.Directory, "data.img");
 
@@ -26,7 +27,7 @@ public sealed class DataVolumes
         var image = ImagePath(paths);
         await using (var file = new FileStream(image, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            file.SetLength(sizeMb * MiB); // sparse: blocks are used only as the job writes
+            file.SetLength(sizeMb * (long)MiB); // sparse: blocks are used only as the job writes
         }
         File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var owner = string.Create(CultureInfo.InvariantCulture, $"{uid}:{uid}");
@@ -41,18 +42,35 @@ public sealed class DataVolumes
         }
     }
 
-    /// <summary>True when /data has less than 1 MiB left: the job ran into its quota.</summary>
-    public static bool IsFull(JobPaths paths)
+    /// <summary>Fewer free inodes than this, and /data counts as full: the job cannot create files any more.</summary>
+    internal const int InodeSlack = 16;
+
+    /// <summary>
+    /// What the job used up in its /data, worded for a failure message, or null when /data is not mounted
+    /// or still has room. Space (less than 1 MiB left) and inodes (fewer than <see cref="InodeSlack"/> left) both count:
+    /// a job that makes too many small files fills /data as surely as one that writes a big file.
+    /// </summary>
+    public static string? Exhausted(JobPaths paths, int dataMb)
     {
         try
         {
-            return IsMounted(paths.Data) && new DriveInfo(paths.Data).AvailableFreeSpace < MiB;
+            if (!IsMounted(paths.Data))
+            {
+                return null;
+            }
+            var (freeBytes, freeInodes, inodes) = NativeFiles.FreeSpace(paths.Data);
+            return Exhausted(freeBytes, freeInodes, inodes, dataMb);
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
     }
+
+    internal static string? Exhausted(ulong freeBytes, ulong freeInodes, ulong inodes, int dataMb) =>
+        freeBytes < MiB ? string.Create(CultureInfo.InvariantCulture, $"its {dataMb} MiB quota, limits.dataMb")
+        : freeInodes < InodeSlack ? string.Create(CultureInfo.InvariantCulture, $"all {inodes} inodes: a {dataMb} MiB /data holds at most that many files, limits.dataMb")
+        : null;
 
     /// <summary>Unmounts /data and deletes its image. Safe to call when nothing is mounted.</summary>
     public async Task ReleaseAsync(JobPaths paths, CancellationToken cancellationToken)

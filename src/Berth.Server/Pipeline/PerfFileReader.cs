@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Berth.Scanner.Json;
 using Berth.Server.Jobs;
 using Microsoft.Win32.SafeHandles;
 
@@ -9,7 +10,8 @@ namespace Berth.Server.Pipeline;
 /// Reads <c>perf.json</c> from a job's data directory without trusting anything the container made:
 /// the file is opened with O_NOFOLLOW (a symlink is refused, never followed) and O_NONBLOCK (a FIFO
 /// cannot hang the reader), must be a regular file of at most 64 KiB, and must hold a JSON object
-/// whose <c>perf</c> is a finite number, with no duplicate keys.
+/// whose <c>perf</c> is a finite number. The JSON is read with <see cref="StrictJson"/>: no duplicate keys,
+/// no lone surrogates or invalid UTF-8, depth at most 32.
 /// </summary>
 public static partial class PerfFileReader
 {
@@ -25,16 +27,16 @@ public static partial class PerfFileReader
         return Parse(bytes);
     }
 
-    internal static double Parse(ReadOnlySpan<byte> bytes)
+    internal static double Parse(ReadOnlyMemory<byte> bytes)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = MaxDepth, AllowDuplicateProperties = false });
+            document = StrictJson.Parse(bytes, MaxDepth);
         }
-        catch (JsonException e)
+        catch (StrictJsonException e)
         {
-            throw Invalid($"perf.json is not valid JSON ({FirstSentence(e.Message)})");
+            throw Invalid($"perf.json is not valid JSON: {e.Message}");
         }
         using (document)
         {
@@ -123,12 +125,6 @@ public static partial class PerfFileReader
         Native.S_IFLNK => "symbolic link",
         _ => "special file",
     };
-
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(". ", StringComparison.Ordinal);
-        return cut < 0 ? message : message[..cut];
-    }
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 

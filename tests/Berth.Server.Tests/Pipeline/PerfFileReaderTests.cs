@@ -40,12 +40,28 @@ public sealed class PerfFileReaderTests : IDisposable
     [InlineData("{\"perf\": 1, \"perf\": 2}", "not valid JSON")]
     [InlineData("{\"perf\": null}", "found null")]
     [InlineData("", "not valid JSON")]
+    [InlineData("{\"\\ud800\": 1, \"perf\": 0.6}", "not valid Unicode")]
+    [InlineData("{\"perf\": 0.6, \"\\udc00x\": 1}", "not valid Unicode")]
+    [InlineData("{\"perf\": 0.6, \"note\": \"\\ud800\"}", "not valid Unicode")]
+    [InlineData("{\"perf\": 0.6, \"\\u0070erf\": 0.9}", "appears twice")]
+    [InlineData("{\"perf\": 0.6,}", "not valid JSON")]
     public void Read_BadContent_IsPerfInvalidWithReason(string content, string reason)
     {
         File.WriteAllText(PerfPath, content);
         var e = Assert.Throws<JobFailedException>(() => PerfFileReader.Read(_dir));
         Assert.Equal(FailureReasons.PerfInvalid, e.Reason);
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })] // a lone surrogate, raw (CESU-8)
+    [InlineData(new byte[] { 0xFF })]
+    public void Read_RawInvalidUtf8InAKey_IsPerfInvalid(byte[] bad)
+    {
+        File.WriteAllBytes(PerfPath, [.. "{\""u8, .. bad, .. "\": 1, \"perf\": 0.6}"u8]);
+        var e = Assert.Throws<JobFailedException>(() => PerfFileReader.Read(_dir));
+        Assert.Equal(FailureReasons.PerfInvalid, e.Reason);
+        Assert.Contains("not valid Unicode", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

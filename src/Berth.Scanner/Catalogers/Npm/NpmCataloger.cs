@@ -1,12 +1,18 @@
 using System.Text.Json;
+using Berth.Scanner.Json;
 using Berth.Scanner.Layers;
 using Berth.Scanner.Packages;
 
 namespace Berth.Scanner.Catalogers.Npm;
 
-/// <summary>npm packages: <c>node_modules/&lt;name&gt;/package.json</c> and <c>node_modules/@scope/&lt;name&gt;/package.json</c>, at any depth.</summary>
+/// <summary>
+/// npm packages: <c>node_modules/&lt;name&gt;/package.json</c> and <c>node_modules/@scope/&lt;name&gt;/package.json</c>, at any depth.
+/// Each file is read with <see cref="StrictJson"/>; one it refuses is skipped with a warning.
+/// </summary>
 public sealed class NpmCataloger : ICataloger
 {
+    private const int MaxDepth = 64;
+
     public string Name => "npm";
 
     public bool Wants(string path)
@@ -28,7 +34,7 @@ public sealed class NpmCataloger : ICataloger
         {
             try
             {
-                using var json = JsonDocument.Parse(file.Content, new JsonDocumentOptions { MaxDepth = 64, AllowTrailingCommas = true });
+                using var json = StrictJson.Parse(file.Content, MaxDepth);
                 if (json.RootElement.ValueKind == JsonValueKind.Object
                     && json.RootElement.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
                     && json.RootElement.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String
@@ -41,9 +47,9 @@ public sealed class NpmCataloger : ICataloger
                     warnings.Add($"npm: /{file.Path} has no string name and version");
                 }
             }
-            catch (JsonException e)
+            catch (StrictJsonException e)
             {
-                warnings.Add($"npm: /{file.Path} is not valid JSON ({e.Message.Split(". ")[0]})");
+                warnings.Add($"npm: /{file.Path} is not valid JSON ({e.Message})");
             }
         }
         return packages;

@@ -15,10 +15,9 @@ public sealed class CollectStage : IJobStage
         {
             context.Job = context.Job with { Performance = PerfFileReader.Read(context.Paths.Data) };
         }
-        catch (JobFailedException e) when (DataVolumes.IsFull(context.Paths))
+        catch (JobFailedException e) when (DataVolumes.Exhausted(context.Paths, context.Job.Limits.DataMb) is { } what)
         {
-            throw new JobFailedException(FailureReasons.DataQuotaExceeded,
-                $"the job filled /data (its {context.Job.Limits.DataMb} MiB quota, limits.dataMb): {e.Message}");
+            throw new JobFailedException(FailureReasons.DataQuotaExceeded, $"the job filled /data ({what}): {e.Message}");
         }
         return Task.CompletedTask;
     }

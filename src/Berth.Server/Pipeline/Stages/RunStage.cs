@@ -67,10 +67,9 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
             throw new JobFailedException(FailureReasons.OutOfMemory,
                 string.Create(CultureInfo.InvariantCulture, $"the job exceeded its memory limit of {job.Limits.MemoryMb} MiB and a process was killed (exit code {state.ExitCode})"));
         }
-        if (state.ExitCode != 0 && DataVolumes.IsFull(context.Paths))
+        if (state.ExitCode != 0 && DataVolumes.Exhausted(context.Paths, job.Limits.DataMb) is { } what)
         {
-            throw new JobFailedException(FailureReasons.DataQuotaExceeded, string.Create(CultureInfo.InvariantCulture,
-                $"the job filled /data (its {job.Limits.DataMb} MiB quota, limits.dataMb) and {ExitMessage(state.ExitCode)[8..]}"));
+            throw new JobFailedException(FailureReasons.DataQuotaExceeded, $"the job filled /data ({what}) and {ExitMessage(state.ExitCode)[8..]}");
         }
         if (state.ExitCode != 0)
         {
