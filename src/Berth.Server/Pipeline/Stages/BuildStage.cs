@@ -17,7 +17,7 @@ namespace Berth.Server.Pipeline.Stages;
 /// While it runs, its disk use (<c>Build:MaxImageMb</c>) and output (<c>Build:MaxOutputMb</c>) are watched.
 /// </summary>
 public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, BuildCgroups cgroups, BuildDiskWatch disk,
-    HardeningProfile profile, InstanceIdentity identity, AllowedImages allowed,
+    HardeningProfile profile, InstanceIdentity identity, AllowedImages allowed, ActiveJobs active,
     IOptions<BuildOptions> buildOptions, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
     public const string InstanceLabel = HardeningProfile.InstanceLabel;
@@ -82,7 +82,7 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
             File.Delete(context.Paths.EngineBuildContext);
             if (!built)
             {
-                await RemoveLayersAsync(tracker.Layers, cacheKey);
+                await RemoveLayersAsync(tracker.Layers, cacheKey, started);
             }
         }
 
@@ -103,9 +103,12 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
     /// <summary>
     /// A build that failed, was canceled or stopped leaves untagged layers: the newest go at once (each takes its
     /// untagged parents with it). Only layers carrying this owner's cache label and no tag are touched, whatever
-    /// ids the build's output named; one still in use (a child, a container) stays for the janitor.
+    /// ids the build's output named; one still in use (a child, a container) stays for the janitor. A canceled
+    /// build may commit one more layer after Berth stopped reading its output: when no other job runs here, the
+    /// owner's dangling layers made since the build started go too (with other jobs running, one of them could be
+    /// the same owner's build between two steps, so that is left to the janitor).
     /// </summary>
-    private async Task RemoveLayersAsync(IReadOnlyList<string> layers, string cacheKey)
+    private async Task RemoveLayersAsync(IReadOnlyList<string> layers, string cacheKey, DateTimeOffset since)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
@@ -117,6 +120,17 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
                     && labels.TryGetValue(CacheLabel, out var key) && key == cacheKey)
                 {
                     await engine.RemoveImageAsync(image.ID, timeout.Token);
+                }
+            }
+            if (active.Count <= 1)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, timeout.Token); // let an in-flight commit land
+                foreach (var image in await engine.ListLabelledImagesAsync($"{CacheLabel}={cacheKey}", danglingOnly: true, timeout.Token))
+                {
+                    if (new DateTimeOffset(DateTime.SpecifyKind(image.Created, DateTimeKind.Utc)) >= since)
+                    {
+                        await engine.RemoveImageAsync(image.ID, timeout.Token);
+                    }
                 }
             }
         }
