@@ -34,6 +34,12 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     public string ContainerName(string jobId) => $"berth-{instance}-job-{jobId}";
 
     /// <summary>
+    /// <c>seccomp=&lt;json&gt;</c>: the job profile inline (<see cref="JobSeccompProfile"/>). runsc, started without
+    /// <c>--oci-seccomp</c>, does not apply it: there the job's syscalls reach gVisor's kernel, not the host's.
+    /// </summary>
+    public static string SeccompOption { get; } = "seccomp=" + JobSeccompProfile.Json;
+
+    /// <summary>
     /// The container spec of a job run. Each of the image's <c>VOLUME</c>s (<paramref name="imageVolumes"/>) gets a
     /// tmpfs capped like <c>/tmp</c> (charged to the job's memory), so no volume is ever a writable host directory.
     /// </summary>
@@ -64,7 +70,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
                 NetworkMode = "none",
                 CapDrop = ["ALL"],
                 CapAdd = [],
-                SecurityOpt = ["no-new-privileges:true"],
+                SecurityOpt = ["no-new-privileges:true", SeccompOption],
                 Privileged = false,
                 ReadonlyRootfs = true,
                 Tmpfs = mounts,

@@ -30,7 +30,8 @@ public sealed class HardeningProfileTests
         Assert.Equal("none", host.NetworkMode);
         Assert.Equal(["ALL"], host.CapDrop);
         Assert.Empty(host.CapAdd);
-        Assert.Contains("no-new-privileges:true", host.SecurityOpt);
+        Assert.Equal(["no-new-privileges:true", "seccomp=" + JobSeccompProfile.Json], host.SecurityOpt); // nothing unconfined
+        Assert.Equal(HardeningProfile.SeccompOption, host.SecurityOpt[1]);
         Assert.False(host.Privileged);
         Assert.True(host.ReadonlyRootfs);
         Assert.StartsWith("rw,nosuid,nodev,noexec,size=64m", host.Tmpfs["/tmp"], StringComparison.Ordinal);
