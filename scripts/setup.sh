@@ -18,6 +18,11 @@ command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 command -v mkfs.ext4 >/dev/null 2>&1 || need_pkgs+=(e2fsprogs)
 command -v runsc >/dev/null 2>&1 || need_pkgs+=(runsc)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need_pkgs+=(ca-certificates)
+if [ "$mode" = "--test" ]; then
+  # The seccomp tests compile a small static probe on the host.
+  command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc)
+  [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs+=(libc6-dev)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
