@@ -35,8 +35,12 @@ public sealed class BerthFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Server.DisposeAsync();
-        var containers = await Docker.AllJobContainersAsync();
-        var images = await Docker.AllJobImagesAsync();
+        // Only what this suite's own servers made counts: another Berth on the machine may keep images of its own.
+        var instances = TempRoot.Instances();
+        var containers = (await Docker.AllJobContainersAsync())
+            .Where(c => c.Labels.TryGetValue("berth.instance", out var instance) && instances.Contains(instance)).ToList();
+        var images = (await Docker.AllJobImagesAsync())
+            .Where(t => instances.Any(i => t.StartsWith($"berth-{i}/", StringComparison.Ordinal))).ToList();
         var mounts = File.ReadLines("/proc/self/mountinfo").Count(l => l.Contains("/berth-it-", StringComparison.Ordinal));
         Docker.Dispose();
         TempRoot.DeleteAll();
@@ -61,6 +65,26 @@ public static class TempRoot
         Directory.CreateTempSubdirectory($"{Prefix}{label}-").FullName;
 
     private const string Prefix = "berth-it-";
+
+    /// <summary>The engine instance ids of every server this suite started (read from their data roots).</summary>
+    public static HashSet<string> Instances() =>
+        Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*")
+            .Select(root => Path.Combine(root, Berth.Server.Configuration.InstanceIdentity.FileName))
+            .Where(File.Exists)
+            .Select(IdOrNull).OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+
+    private static string? IdOrNull(string file)
+    {
+        try
+        {
+            return Berth.Server.Configuration.InstanceIdentity.Parse(File.ReadAllText(file), file).Id;
+        }
+        catch (InvalidDataException)
+        {
+            return null; // a test wrote a malformed file on purpose; that server never started
+        }
+    }
 
     public static void DeleteAll()
     {

@@ -30,12 +30,12 @@ public sealed class SeccompTests(BerthFixture fixture)
     public async Task Run_DynamicGlibcPrograms_ForkThreadAndResolveAsBefore()
     {
         // dash, coreutils (sort --parallel runs threads: clone3 answers ENOSYS, glibc falls back to clone), perl's fork,
-        // NSS and getaddrinfo (netlink): perf counts the ones that worked.
+        // and NSS: perf counts the ones that worked.
         const string script =
             "n=0; ls / >/dev/null && n=$((n+1)); " +
             "seq 1 200000 | sort --parallel=4 -S 8M -T /tmp -n | tail -n 1 | grep -qx 200000 && n=$((n+1)); " +
             "perl -e 'my $p = fork; exit 3 if $p == 0; waitpid($p, 0); exit(($? >> 8) == 3 ? 0 : 1)' && n=$((n+1)); " +
-            "getent ahosts localhost && n=$((n+1)); " +
+            "getent passwd root && n=$((n+1)); " + // NSS (a job container has no /etc/hosts entries: its network is disabled)
             "head -c 4096 /dev/urandom | sha256sum && n=$((n+1)); " +
             "echo \"{\\\"perf\\\": $n}\" > /data/perf.json";
         var job = await fixture.Api.RunAsync($"FROM debian:bookworm-slim\nCMD {JsonSerializer.Serialize(new[] { "sh", "-c", script })}\n");
