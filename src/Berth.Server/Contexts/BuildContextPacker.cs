@@ -63,6 +63,7 @@ public static class BuildContextPacker
         var entries = 0;
         // The guard enforces the byte budget and the entry limit on the raw tar, headers included.
         var guard = new TarGuardStream(payload, maxBytes, maxEntries);
+        var links = new LinkBudget();
         try
         {
             using var reader = new TarReader(guard, leaveOpen: true);
@@ -75,6 +76,7 @@ public static class BuildContextPacker
                 entries++;
                 var name = NormalizeName(entry.Name);
                 CheckType(entry, name);
+                links.Add(entry, name);
                 var total = guard.Bytes;
                 if (gzipped && total > 1024 * 1024 && total > (long)maxRatio * Math.Max(1, counted.BytesRead))
                 {
@@ -111,6 +113,7 @@ public static class BuildContextPacker
         {
             throw new RequestRejectedException(400, "the context archive holds no entries (or is not a .tar or .tar.gz archive)");
         }
+        links.Check(guard.Bytes, maxBytes);
         return dockerfile;
     }
 

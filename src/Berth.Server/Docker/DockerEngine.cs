@@ -10,6 +10,10 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
 {
     public Task PingAsync(CancellationToken cancellationToken) => client.System.PingAsync(cancellationToken);
 
+    /// <summary>The engine's data root (<c>DockerRootDir</c>), as a path on the engine's host.</summary>
+    public async Task<string?> RootDirectoryAsync(CancellationToken cancellationToken) =>
+        (await client.System.GetSystemInfoAsync(cancellationToken)).DockerRootDir;
+
     /// <summary>The OCI runtimes the daemon knows (runc, and runsc when registered).</summary>
     public async Task<IReadOnlyCollection<string>> RuntimesAsync(CancellationToken cancellationToken) =>
         (await client.System.GetSystemInfoAsync(cancellationToken)).Runtimes?.Keys.ToList() ?? [];

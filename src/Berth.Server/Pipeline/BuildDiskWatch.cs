@@ -8,10 +8,48 @@ namespace Berth.Server.Pipeline;
 /// build's own output (a RUN step can print anything): the layers of every image committed since the build
 /// started that carries the owner's cache label (Berth injects it after each FROM), plus the writable layers of
 /// the build's running RUN containers, found through the build's cgroup (the engine names each container's
-/// cgroup after the container). Sparse files count at their full length: the scan would read them whole.
+/// cgroup after the container). Sparse files count at their full length: the scan would read them whole; every
+/// entry, a directory or an empty file included, counts at least one 4 KiB block. As a backstop for what neither
+/// sees (a COPY that writes inside dockerd, files a step made and the committed layer's size leaves out), the
+/// engine's own filesystem is watched too: see <see cref="Backstop"/>.
 /// </summary>
 public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
 {
+    private const long Block = 4096;
+
+    /// <summary>Most files a build may create, measured as free inodes lost on the engine's filesystem.</summary>
+    public const ulong MaxNewFiles = 1_000_000;
+
+    /// <summary>Free space and inodes of the engine's data root at one moment, or null when it is not on this host.</summary>
+    public sealed record Mark(string Root, ulong FreeBytes, ulong FreeInodes);
+
+    public async Task<Mark?> MarkAsync(CancellationToken cancellationToken)
+    {
+        var root = await engine.RootDirectoryAsync(cancellationToken);
+        if (root is null || !Directory.Exists(root))
+        {
+            return null; // a remote engine: the per-build measure is all there is
+        }
+        var (free, inodes, _) = NativeFiles.FreeSpace(root);
+        return new Mark(root, free, inodes);
+    }
+
+    /// <summary>
+    /// What is wrong when the engine's filesystem lost more than twice <paramref name="capBytes"/> (the factor leaves
+    /// room for other jobs on the same disk) or more than <see cref="MaxNewFiles"/> inodes since <paramref name="start"/>.
+    /// </summary>
+    public static string? Backstop(Mark start, long capBytes)
+    {
+        var (free, inodes, _) = NativeFiles.FreeSpace(start.Root);
+        var lost = start.FreeBytes > free ? start.FreeBytes - free : 0;
+        if (lost > (ulong)capBytes * 2)
+        {
+            return $"the engine's disk lost {lost / (1024 * 1024)} MiB during the build, more than twice its {capBytes / (1024 * 1024)} MiB limit (Build:MaxImageMb)";
+        }
+        var files = start.FreeInodes > inodes ? start.FreeInodes - inodes : 0;
+        return files > MaxNewFiles ? $"the build created more than {MaxNewFiles} files on the engine's disk" : null;
+    }
+
     /// <summary>Bytes added so far by builds of <paramref name="cacheLabel"/> started at <paramref name="since"/> or later.</summary>
     public async Task<long> MeasureAsync(string jobId, string cacheLabel, DateTimeOffset since, CancellationToken cancellationToken)
     {
@@ -52,7 +90,7 @@ public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
         try
         {
-            return new FileSystemEnumerable<long>(directory, (ref FileSystemEntry e) => e.IsDirectory ? 0 : e.Length, options).Sum();
+            return new FileSystemEnumerable<long>(directory, (ref FileSystemEntry e) => e.IsDirectory ? Block : Math.Max(Block, e.Length), options).Sum();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

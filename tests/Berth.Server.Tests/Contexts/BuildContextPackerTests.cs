@@ -175,4 +175,28 @@ public sealed class BuildContextPackerTests
             Assert.InRange(e.StatusCode, 400, 499);
         }
     }
+
+    [Theory]
+    [InlineData(TarEntryType.HardLink, "big")]
+    [InlineData(TarEntryType.SymbolicLink, "big")]
+    [InlineData(TarEntryType.SymbolicLink, "l0")] // a chain of links still stands for the file
+    public async Task Pack_ManyLinksToOneBigFile_Is413(TarEntryType type, string target)
+    {
+        // 100 links to a 64 KiB file stand for 6.4 MiB: COPY l* would write every one in full.
+        var entries = new List<TarEntry> { File("big", new string('x', 64 * 1024)) };
+        entries.AddRange(Enumerable.Range(0, 100).Select(i => (TarEntry)Link(type, $"l{i}", i == 0 ? "big" : target)));
+
+        var e = await RejectAsync(Tar([.. entries]), maxBytes: Mb, maxEntries: 1000);
+
+        Assert.Equal(413, e.StatusCode);
+        Assert.Contains("links stand for more than", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pack_AFewLinksWithinTheBudget_AreAccepted()
+    {
+        var entries = await PackAsync("FROM a:1", Tar(File("big", new string('x', 64 * 1024)), Link(TarEntryType.HardLink, "l1", "big"), Link(TarEntryType.SymbolicLink, "l2", "big"), Link(TarEntryType.SymbolicLink, "dir", ".")));
+
+        Assert.Contains("l1", entries.Keys);
+    }
 }

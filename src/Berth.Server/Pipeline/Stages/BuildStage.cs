@@ -164,6 +164,14 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
                 log.Write($"line {image.Line}: {refused[0].Message}\n");
                 throw new JobFailedException(FailureReasons.LintRejected, $"line {image.Line}: {refused[0].Message}");
             }
+            if (inspect.Config?.Volumes is { Count: > 0 } volumes)
+            {
+                // RUN steps would write to an anonymous host volume: outside the layers Berth measures and caps.
+                var shown = string.Join(", ", volumes.Keys.Take(3));
+                log.Write($"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}\n");
+                throw new JobFailedException(FailureReasons.LintRejected,
+                    $"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}; build steps would write to a host volume outside the build's disk limit, so Berth refuses bases with volumes (ask the operator for one without)");
+            }
             if (inspect.Config?.Healthcheck?.Test is { Count: > 0 } test && test[0] != "NONE")
             {
                 healthChecked.Add(image.Line);
@@ -194,13 +202,15 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         var cap = buildOptions.Value.MaxImageMb * 1024L * 1024L;
         try
         {
+            var start = await disk.MarkAsync(cancellationToken);
             while (true)
             {
                 await Task.Delay(WatchInterval, time, cancellationToken);
                 var added = await disk.MeasureAsync(jobId, cacheLabel, since, cancellationToken);
-                if (added > cap)
+                var problem = added > cap ? DiskProblem(added) : start is null ? null : BuildDiskWatch.Backstop(start, cap);
+                if (problem is not null)
                 {
-                    tracker.LimitProblem = DiskProblem(added);
+                    tracker.LimitProblem = problem;
                     await limit.CancelAsync();
                     return;
                 }
