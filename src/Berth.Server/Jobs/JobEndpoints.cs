@@ -26,8 +26,8 @@ public static partial class JobEndpoints
         jobs.MapPost("/", Submit)
             .WithSummary("Submit a Dockerfile")
             .WithDescription("Three forms: a text/plain body holding the Dockerfile; application/json " +
-                "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\"}}; or multipart/form-data " +
-                "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb' and 'cpus'.")
+                "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\", \"dataMb\"}}; or multipart/form-data " +
+                "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb', 'cpus' and 'dataMb'.")
             .DisableAntiforgery()
             .RequireRateLimiting(SubmitRateLimit.Policy);
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
