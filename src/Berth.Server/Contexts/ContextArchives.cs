@@ -145,7 +145,7 @@ internal static class ContextArchives
     }
 
     /// <summary>A path relative to the context root: no leading "/" or "./", "." dropped, ".." applied (never above the root).</summary>
-    private static string Normalize(string path)
+    internal static string Normalize(string path)
     {
         var parts = new List<string>();
         foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))

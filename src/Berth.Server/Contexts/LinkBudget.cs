@@ -67,23 +67,6 @@ internal sealed class LinkBudget
     }
 
     /// <summary>A symlink's target as a context path (the packer already refused targets that leave the context).</summary>
-    private static string Resolve(string name, string target)
-    {
-        var parts = new List<string>(name.Split('/')[..^1]);
-        foreach (var part in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (part == "..")
-            {
-                if (parts.Count > 0)
-                {
-                    parts.RemoveAt(parts.Count - 1);
-                }
-            }
-            else if (part != ".")
-            {
-                parts.Add(part);
-            }
-        }
-        return string.Join('/', parts);
-    }
+    private static string Resolve(string name, string target) =>
+        ContextArchives.Normalize((name.LastIndexOf('/') is var slash and > 0 ? name[..slash] + "/" : "") + target);
 }
