@@ -47,10 +47,10 @@ internal static class InstructionParser
         IReadOnlyList<string>? execForm = null;
         if (ExecFormKeywords.Contains(keyword))
         {
-            (execForm, var notStrings) = TryParseJsonArray(arguments);
-            if (notStrings)
+            (execForm, var problem) = TryParseJsonArray(arguments);
+            if (problem is not null)
             {
-                error = $"{keyword}: the JSON array must hold only strings";
+                error = $"{keyword}: {problem}";
                 return null;
             }
         }
@@ -77,13 +77,14 @@ internal static class InstructionParser
 
     /// <summary>
     /// <c>parseJSON</c>: Go's <c>json.Decoder</c> reads the first JSON value and ignores what follows it.
-    /// Invalid JSON means shell form; valid JSON with a non-string item is an error.
+    /// Invalid JSON means shell form; valid JSON with a non-string item is an error, and so is a string Go would
+    /// decode differently (a lone surrogate escape becomes U+FFFD there: lint must not read another instruction).
     /// </summary>
-    private static (IReadOnlyList<string>? Items, bool NotStrings) TryParseJsonArray(string text)
+    private static (IReadOnlyList<string>? Items, string? Problem) TryParseJsonArray(string text)
     {
         if (!text.StartsWith('['))
         {
-            return (null, false);
+            return (null, null);
         }
         var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text), new JsonReaderOptions { MaxDepth = 10_000, AllowMultipleValues = true });
         var items = new List<string>();
@@ -95,17 +96,26 @@ internal static class InstructionParser
             {
                 if (reader.TokenType == JsonTokenType.String)
                 {
-                    items.Add(reader.GetString()!);
+                    try
+                    {
+                        items.Add(reader.GetString()!);
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return (null, "the JSON array holds a string that is not valid Unicode (a lone surrogate escape)");
+                    }
                     continue;
                 }
                 notStrings = true;
                 reader.Skip();
             }
-            return reader.TokenType == JsonTokenType.EndArray ? (notStrings ? null : items, notStrings) : (null, false);
+            return reader.TokenType == JsonTokenType.EndArray
+                ? (notStrings ? null : items, notStrings ? "the JSON array must hold only strings" : null)
+                : (null, null);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return (null, false);
+            return (null, null);
         }
     }
 }

@@ -60,6 +60,7 @@ public sealed class BerthProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                process.WaitForExit(); // the parameterless wait also drains the redirected output into the log
                 throw new InvalidOperationException($"Berth exited with code {process.ExitCode}:\n{server.Log}");
             }
             try

@@ -40,6 +40,7 @@ public sealed class DockerfileLinterTests
     [InlineData("FROM busybox\nCOPY --from=7c52 / /\n", "copy-from", 2, "image ids are not accepted")]
     [InlineData("ARG BERTH_JOB=1\nFROM busybox\n", "reserved-arg", 1, "ARG BERTH_JOB: names starting with BERTH_ are reserved")]
     [InlineData("FROM busybox\nARG berth_x\n", "reserved-arg", 2, "reserved for Berth")]
+    [InlineData("FROM busybox\nCOPY [\"a\", \"/d\\ud800\"]\n", "syntax", 2, "not valid Unicode")]
     [InlineData("FROM busybox\nLABEL berth.cache=x\n", "reserved-label", 2, "not start with 'berth.'")]
     [InlineData("FROM busybox\nLABEL a=1 \"Berth.Instance\"=x\n", "reserved-label", 2, "Berth's own labels")]
     [InlineData("FROM busybox\nLABEL 'ber'\"th.cache\" x\n", "reserved-label", 2, "Berth's own labels")]
