@@ -84,13 +84,20 @@ public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
         return size;
     }
 
+    private static bool IsLink(in FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) != 0;
+
     /// <summary>Sum of the lengths of every file under <paramref name="directory"/>; symlinks are not followed.</summary>
     internal static long DirectorySize(string directory)
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
         try
         {
-            return new FileSystemEnumerable<long>(directory, (ref FileSystemEntry e) => e.IsDirectory ? Block : Math.Max(Block, e.Length), options).Sum();
+            // A symlink in a layer is the job's: it counts as a block and is never followed (it may point at the
+            // host's root, or at itself).
+            return new FileSystemEnumerable<long>(directory, (ref FileSystemEntry e) => IsLink(e) || e.IsDirectory ? Block : Math.Max(Block, e.Length), options)
+            {
+                ShouldRecursePredicate = (ref FileSystemEntry e) => !IsLink(e),
+            }.Sum();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -56,6 +56,7 @@ public sealed class JobRunner(
             if (job.Attempts >= 2)
             {
                 Log.JobInterrupted(logger, job.Id);
+                await DeleteContext(JobPaths.For(options.Value.JobsRoot, job.Id));
                 await store.SaveAsync(Finish(job with
                 {
                     Status = JobStatus.Failed,
@@ -182,13 +183,7 @@ public sealed class JobRunner(
         await TryAsync(() => volumes.ReleaseAsync(context.Paths, timeout.Token)); // lazily detached if still busy
         if (context.Job.Status.IsTerminal())
         {
-            // Nothing serves the context once the job has ended: it goes (a requeued job keeps it for its next attempt).
-            await TryAsync(() =>
-            {
-                File.Delete(context.Paths.BuildContext);
-                File.Delete(context.Paths.EngineBuildContext);
-                return Task.CompletedTask;
-            });
+            await TryAsync(() => DeleteContext(context.Paths));
         }
         if (buildOptions.Value.ImageRetentionSeconds == 0)
         {
@@ -206,6 +201,14 @@ public sealed class JobRunner(
                 Log.CleanupFailed(logger, jobId, e);
             }
         }
+    }
+
+    /// <summary>Nothing serves the build context once the job has ended: it goes (a requeued job keeps it for its next attempt).</summary>
+    private static Task DeleteContext(JobPaths paths)
+    {
+        File.Delete(paths.BuildContext);
+        File.Delete(paths.EngineBuildContext); // only left by a process that died mid-build
+        return Task.CompletedTask;
     }
 
     private Job Fail(Job job, IJobStage? stage, JobFailure failure) =>

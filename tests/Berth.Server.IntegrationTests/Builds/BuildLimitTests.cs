@@ -138,6 +138,15 @@ public sealed class BuildLimitTests(BuildLimitServer server) : IClassFixture<Bui
     }
 
     [Fact]
+    public async Task Build_SymlinksToTheHostRootAndToItself_AreNeverFollowedByTheDiskWatch()
+    {
+        // The watch walks the running step's writable layer on the host: a link to / would walk the host, a loop forever.
+        var job = await Api.WaitTerminalAsync((await Api.SubmitAsync(Scored("RUN ln -s / /host && ln -s . /loop && sleep 3\n"))).Id, 60);
+
+        Assert.True(job.Status == JobStatus.Succeeded, $"{job.Status}: {job.Failure?.Message}");
+    }
+
+    [Fact]
     public async Task Build_FloodingOutput_IsStoppedByTheOutputCap()
     {
         var job = await Api.RunAsync(Scored("RUN yes\n"));

@@ -64,5 +64,21 @@ public sealed class HardeningProfileTests
         Assert.Equal("/berth-1a2b3c4d-build/abc", build["cgroupparent"]);
         Assert.Equal("1", build["version"]); // the classic builder: the only one that honours these limits
         Assert.False(build.ContainsKey("labels")); // a per-job label would defeat the build cache
+        using var ulimits = System.Text.Json.JsonDocument.Parse(build["ulimits"]!);
+        var fsize = ulimits.RootElement.EnumerateArray().Single(u => u.GetProperty("Name").GetString() == "fsize");
+        Assert.Equal(1024L * 1024 * 1024, fsize.GetProperty("Hard").GetInt64()); // Build:FileSizeMb
+        Assert.Equal(fsize.GetProperty("Hard").GetInt64(), fsize.GetProperty("Soft").GetInt64());
+    }
+
+    [Fact]
+    public void ForRun_ImageHealthCheckIsOff_AndEveryImageVolumeIsACappedTmpfs()
+    {
+        var spec = Profile.ForRun("abc", Profile.RunUid(1), "sha256:img", new JobLimits(30, 128, 0.5), "/var/lib/berth/jobs/abc/data",
+            ["/scratch", "/cache/", "/tmp", "/data", "/data/sub", "relative"]);
+
+        Assert.Equal(["NONE"], spec.Healthcheck.Test);
+        Assert.Equal(["/cache", "/scratch", "/tmp"], spec.HostConfig.Tmpfs.Keys.Order(StringComparer.Ordinal));
+        Assert.All(spec.HostConfig.Tmpfs.Values, o => Assert.Equal("rw,nosuid,nodev,noexec,size=64m", o));
+        Assert.Equal("/data", Assert.Single(spec.HostConfig.Mounts).Target); // /data stays the job's own filesystem
     }
 }
