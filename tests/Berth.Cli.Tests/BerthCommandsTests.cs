@@ -22,7 +22,7 @@ public sealed class BerthCommandsTests : IAsyncLifetime
             {
                 dir = dir.Parent;
             }
-            return Path.Combine(dir.FullName, "tests", "Berth.Scanner.Tests", "testdata", "vulndb");
+            return Path.Combine(dir.FullName, "src", "Berth.Scanner", "Advisories", "Bundled");
         }
     }
 

@@ -6,7 +6,7 @@ public static class RepoPaths
     public static string Root { get; } = FindRoot();
 
     /// <summary>The advisory snapshot the scanner tests use (PyPI, Debian, Alpine from shared/vulndata).</summary>
-    public static string VulnDb => Path.Combine(Root, "tests", "Berth.Scanner.Tests", "testdata", "vulndb");
+    public static string VulnDb => Path.Combine(Root, "src", "Berth.Scanner", "Advisories", "Bundled");
 
     /// <summary>src/&lt;project&gt;/bin/&lt;Configuration&gt;/net10.0/&lt;project&gt;.dll, built with the tests.</summary>
     public static string Built(string project)
