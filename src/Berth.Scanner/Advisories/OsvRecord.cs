@@ -12,7 +12,14 @@ public sealed record OsvRecord(
     IReadOnlyList<OsvSeverity>? Severity,
     IReadOnlyList<OsvAffected>? Affected,
     JsonElement? DatabaseSpecific,
-    string? Modified);
+    string? Modified,
+    IReadOnlyList<OsvReference>? References = null)
+{
+    /// <summary>The record's first <c>ADVISORY</c> reference that is an absolute http(s) URL (normalised, escaped), else null.</summary>
+    public string? AdvisoryUrl => References?
+        .Select(r => r.Type == "ADVISORY" && Uri.TryCreate(r.Url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? uri.AbsoluteUri : null)
+        .FirstOrDefault(url => url is not null);
+}
 
 public sealed record OsvAffected(
     OsvPackage? Package,
@@ -29,6 +36,9 @@ public sealed record OsvRange(string? Type, IReadOnlyList<OsvEvent>? Events);
 public sealed record OsvEvent(string? Introduced, string? Fixed, [property: JsonPropertyName("last_affected")] string? LastAffected, string? Limit);
 
 public sealed record OsvSeverity(string? Type, string? Score);
+
+/// <summary>A link of a record: <see cref="Type"/> is <c>ADVISORY</c>, <c>WEB</c>, <c>FIX</c>, <c>REPORT</c>, ….</summary>
+public sealed record OsvReference(string? Type, string? Url);
 
 public static class OsvJson
 {

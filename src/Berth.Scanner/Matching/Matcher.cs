@@ -28,7 +28,7 @@ public static class Matcher
                 {
                     var (severity, score) = Rate(record, affected);
                     findings.Add(new Finding(record.Id, record.Aliases ?? [], record.Summary, package, package.SourceName,
-                        package.SourceVersion, fixedVersion, severity, score));
+                        package.SourceVersion, fixedVersion, severity, score, AdvisoryUrl: record.AdvisoryUrl));
                 }
             }
         }

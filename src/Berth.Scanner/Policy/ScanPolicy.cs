@@ -15,6 +15,9 @@ public sealed record ScanPolicy(SeverityLevel? FailOn, bool IgnoreUnfixed, bool 
 {
     public static readonly ScanPolicy Default = new(SeverityLevel.High, IgnoreUnfixed: true, UnknownSeverityFails: true, []);
 
+    /// <summary>The <see cref="Finding.Ignored"/> reason of a finding ignored because no fix is known.</summary>
+    public const string NoFixReason = "no fix available";
+
     /// <summary>Marks ignored findings and decides.</summary>
     public ScanVerdict Evaluate(IReadOnlyList<Finding> findings, DateOnly today)
     {
@@ -32,7 +35,7 @@ public sealed record ScanPolicy(SeverityLevel? FailOn, bool IgnoreUnfixed, bool 
         {
             return $"ignored by policy: {rule.Reason}";
         }
-        return IgnoreUnfixed && finding.FixedVersion is null ? "no fix available" : null;
+        return IgnoreUnfixed && finding.FixedVersion is null ? NoFixReason : null;
     }
 
     private bool Fails(Finding finding) => finding.Severity switch

@@ -29,6 +29,7 @@ public sealed record DatabaseInfo(int Records, int Skipped, DateTimeOffset? Upda
     }
 }
 
+/// <summary>One finding as reported: <see cref="SourcePackage"/> is "name version" of the source package when the advisory names it.</summary>
 public sealed record ReportFinding(
     string AdvisoryId,
     IReadOnlyList<string> Aliases,
@@ -41,7 +42,8 @@ public sealed record ReportFinding(
     string Severity,
     double? CvssScore,
     FileLocation Location,
-    string? Ignored);
+    string? Ignored,
+    string? AdvisoryUrl = null);
 
 /// <summary>Everything a scan found, after policy: the body of <c>/report</c> and of <c>berth scan --format json</c>.</summary>
 public sealed record ScanReport(
@@ -66,7 +68,7 @@ public sealed record ScanReport(
         verdict.Findings.Select(f => new ReportFinding(
             f.AdvisoryId, f.Aliases, f.Summary, f.Package.Name, f.Package.Type, f.Package.Version,
             f.MatchedName != f.Package.Name || f.InstalledVersion != f.Package.Version ? $"{f.MatchedName} {f.InstalledVersion}" : null,
-            f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored)).ToList(),
+            f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored, f.AdvisoryUrl)).ToList(),
         database.Warning is null ? result.Warnings : [.. result.Warnings, database.Warning]);
 
     /// <summary>One line for a job's failure message: counts and the worst failing findings.</summary>

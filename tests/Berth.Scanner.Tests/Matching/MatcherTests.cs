@@ -37,6 +37,14 @@ public sealed class MatcherTests(VulnDbFixture db)
         Assert.Contains("CVE-2023-43804", finding.Aliases);
     }
 
+    [Fact]
+    public void Match_RecordWithAdvisoryReference_CarriesItsUrl()
+    {
+        var finding = Matcher.Match([Python("urllib3", "1.26.16")], db.Database).Single(f => f.AdvisoryId == "PYSEC-2023-192");
+
+        Assert.Equal("https://github.com/urllib3/urllib3/security/advisories/GHSA-v845-jxx5-vc9f", finding.AdvisoryUrl);
+    }
+
     [Theory]
     [InlineData("1.26.17")]
     [InlineData("2.0.6")]
