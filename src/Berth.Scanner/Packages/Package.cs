@@ -4,9 +4,10 @@ namespace Berth.Scanner.Packages;
 public sealed record FileLocation(string Layer, string Path);
 
 /// <summary>
-/// An installed package. <see cref="Ecosystem"/> is the OSV ecosystem it is matched in
+/// A package in the image. <see cref="Ecosystem"/> is the OSV ecosystem it is matched in
 /// (<c>Debian:12</c>, <c>Alpine:v3.19</c>, <c>PyPI</c>, <c>npm</c>). For OS packages, advisories name
 /// the source package: <see cref="SourceName"/>/<see cref="SourceVersion"/> (the binary's own when none).
+/// <see cref="Evidence"/> says whether it was seen installed or only named by a lockfile.
 /// </summary>
 public sealed record Package(
     string Name,
@@ -15,7 +16,8 @@ public sealed record Package(
     string? Ecosystem,
     string SourceName,
     string SourceVersion,
-    FileLocation Location)
+    FileLocation Location,
+    PackageEvidence Evidence = PackageEvidence.Installed)
 {
     public string Purl => Type switch
     {
@@ -30,6 +32,16 @@ public sealed record Package(
 
     private static string Distro(string? ecosystem) =>
         ecosystem?.StartsWith("Ubuntu", StringComparison.Ordinal) == true ? "ubuntu" : "debian";
+}
+
+/// <summary>What a package was found from.</summary>
+public enum PackageEvidence
+{
+    /// <summary>Its own installed metadata (a status database entry, METADATA, a package.json in node_modules).</summary>
+    Installed,
+
+    /// <summary>Only a lockfile (package-lock.json, npm-shrinkwrap.json) whose project has nothing installed beside it.</summary>
+    Lockfile,
 }
 
 /// <summary>The image's distribution, read from os-release and friends.</summary>
