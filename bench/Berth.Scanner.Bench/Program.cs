@@ -4,12 +4,17 @@ using Berth.Scanner.Advisories;
 using Berth.Scanner.Layers;
 using Docker.DotNet;
 
-// Measures, on this machine: advisory database load time; the wall time of a scan of a local image
-// (engine save stream → packages → advisories, database already loaded); the same scan from the saved
-// bytes in memory (Berth's own work only); and peak memory. Medians of N runs.
+// Measures, on this machine, the scanner's one entry point (ImageScan) on a local image, database loaded:
+//   stream  — the saved-image stream, no cache (how every scan worked before layer reading and the cache);
+//   cold    — the engine's overlay2 layer directories, empty cache;
+//   warm    — every layer in the cache;
+//   job     — a second image built on it with one small layer of its own (argument 4), base layers cached;
+// plus the engine's save stream alone and the peak working set. Medians of N runs; the first run of each
+// series warms the JIT and is not counted.
 var image = args.ElementAtOrDefault(0) ?? "debian:bookworm-slim";
-var dbFolder = args.ElementAtOrDefault(1) ?? "../shared/vulndata";
+var dbFolder = args.ElementAtOrDefault(1) ?? "src/Berth.Scanner/Advisories/Bundled";
 var runs = int.TryParse(args.ElementAtOrDefault(2), out var n) ? n : 10;
+var jobImage = args.ElementAtOrDefault(3);
 
 var load = Stopwatch.StartNew();
 var db = AdvisoryDatabase.Load(dbFolder);
@@ -17,54 +22,67 @@ load.Stop();
 Console.WriteLine($"database: {db.Records} records ({db.Skipped} skipped) from {dbFolder}, loaded in {load.Elapsed.TotalMilliseconds:0} ms");
 
 using var docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
+var cacheRoot = Directory.CreateTempSubdirectory("berth-bench-cache-").FullName;
 
-// 1. The real path: the engine's saved-image stream, read once, scanned as it arrives.
-var fromEngine = new List<double>();
-ScanResult? result = null;
-for (var i = 0; i < runs + 1; i++) // the first run warms the JIT and is not counted
+async Task<ScanRequest> RequestAsync(string name, bool directories)
 {
-    var clock = Stopwatch.StartNew();
-    await using (var stream = new EndTolerantStream(await docker.Images.SaveImageAsync(image, CancellationToken.None)))
-    {
-        result = await ImageScanner.ScanAsync(stream, db, CancellationToken.None);
-    }
-    if (i > 0)
-    {
-        fromEngine.Add(clock.Elapsed.TotalMilliseconds);
-    }
+    var inspect = await docker.Images.InspectImageAsync(name);
+    var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, directories ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
+    return new ScanRequest(name, layout, async token => new EndTolerantStream(await docker.Images.SaveImageAsync(inspect.ID, token)));
 }
-var peak = Process.GetCurrentProcess().PeakWorkingSet64;
 
-// 2. The engine alone: the same stream, read and discarded.
+async Task<(double Median, ScanOutcome Outcome)> SeriesAsync(string name, bool directories, Func<LayerCache?> cache)
+{
+    var times = new List<double>();
+    ScanOutcome? outcome = null;
+    for (var i = 0; i < runs + 1; i++)
+    {
+        var scanCache = cache();
+        var clock = Stopwatch.StartNew();
+        outcome = await new ImageScan(db, scanCache, TimeProvider.System).RunAsync(await RequestAsync(name, directories), ScanSettings.Default, CancellationToken.None);
+        if (i > 0)
+        {
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+    }
+    return (Median(times), outcome!);
+}
+
+LayerCache Fresh() => new(Path.Combine(cacheRoot, Guid.NewGuid().ToString("N")), 256L << 20, TimeProvider.System);
+var shared = new LayerCache(Path.Combine(cacheRoot, "shared"), 256L << 20, TimeProvider.System);
+
+var stream = await SeriesAsync(image, directories: false, () => null);
+var cold = await SeriesAsync(image, directories: true, Fresh);
+await new ImageScan(db, shared, TimeProvider.System).RunAsync(await RequestAsync(image, true), ScanSettings.Default, CancellationToken.None);
+var warm = await SeriesAsync(image, directories: true, () => shared);
+
 var engineOnly = new List<double>();
 for (var i = 0; i < runs; i++)
 {
     var clock = Stopwatch.StartNew();
-    await using (var stream = new EndTolerantStream(await docker.Images.SaveImageAsync(image, CancellationToken.None)))
+    await using (var saved = new EndTolerantStream(await docker.Images.SaveImageAsync(image, CancellationToken.None)))
     {
-        await stream.CopyToAsync(Stream.Null);
+        await saved.CopyToAsync(Stream.Null);
     }
     engineOnly.Add(clock.Elapsed.TotalMilliseconds);
 }
 
-// 3. Berth's own work: the saved tar from memory.
-var saved = new MemoryStream();
-await using (var stream = new EndTolerantStream(await docker.Images.SaveImageAsync(image, CancellationToken.None)))
+Console.WriteLine($"image: {image}: {stream.Outcome.Result.Packages.Count} packages, {stream.Outcome.Result.Findings.Count} findings, decision {stream.Outcome.Decision}");
+Console.WriteLine($"stream (saved image, no cache), median of {runs}: {stream.Median:0} ms");
+Console.WriteLine($"cold (layer directories, empty cache), median of {runs}: {cold.Median:0.0} ms [{cold.Outcome.Stats.Reader}, {cold.Outcome.Stats.LayersRead} read]");
+Console.WriteLine($"warm (every layer cached), median of {runs}: {warm.Median:0.0} ms [{warm.Outcome.Stats.Reader}, {warm.Outcome.Stats.LayersFromCache} cached]");
+Console.WriteLine($"the engine's save stream alone, median of {runs}: {Median(engineOnly):0} ms");
+if (jobImage is not null)
 {
-    await stream.CopyToAsync(saved);
+    var job = await SeriesAsync(jobImage, directories: true, () =>
+    {
+        var cache = Fresh();
+        new ImageScan(db, cache, TimeProvider.System).RunAsync(RequestAsync(image, true).GetAwaiter().GetResult(), ScanSettings.Default, CancellationToken.None).GetAwaiter().GetResult();
+        return cache;
+    });
+    Console.WriteLine($"job image {jobImage} on a scanned base, median of {runs}: {job.Median:0.0} ms [{job.Outcome.Stats.Reader}, {job.Outcome.Stats.LayersRead} read, {job.Outcome.Stats.LayersFromCache} cached]");
 }
-var fromMemory = new List<double>();
-for (var i = 0; i < runs; i++)
-{
-    saved.Position = 0;
-    var clock = Stopwatch.StartNew();
-    await ImageScanner.ScanAsync(saved, db, CancellationToken.None);
-    fromMemory.Add(clock.Elapsed.TotalMilliseconds);
-}
+Console.WriteLine($"peak working set (database loaded): {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024):0} MiB");
+Directory.Delete(cacheRoot, recursive: true);
 
 static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-Console.WriteLine($"image: {image}, saved tar {saved.Length / (1024.0 * 1024):0.0} MiB; packages: {result!.Packages.Count}, findings: {result.Findings.Count}");
-Console.WriteLine($"scan via the engine (save stream + scan), median of {runs}: {Median(fromEngine):0} ms (target <= 500 ms)");
-Console.WriteLine($"the engine's save stream alone, median of {runs}: {Median(engineOnly):0} ms");
-Console.WriteLine($"Berth's part (scan of the saved tar from memory), median of {runs}: {Median(fromMemory):0} ms");
-Console.WriteLine($"peak working set while scanning via the engine (database loaded): {peak / (1024.0 * 1024):0} MiB");

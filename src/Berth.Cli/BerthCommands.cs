@@ -25,38 +25,66 @@ public static class BerthCommands
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var db = new Option<string>("--db") { Description = "Advisory database folder (default: $BERTH_VULNDB or /var/lib/berth/vulndb)" };
+        var defaults = ScanSettings.Default;
+        var db = new Option<string>("--db") { Description = "Advisory database folder (default: $BERTH_VULNDB or /var/lib/berth/vulndb); the bundled snapshot is installed there when it holds none" };
 
         var image = new Argument<string>("image") { Description = "A local image: name[:tag] or id" };
-        var format = new Option<string>("--format") { Description = "table, json or cyclonedx", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json", "cyclonedx");
-        var failOn = new Option<string>("--fail-on") { Description = "critical, high, medium, low or none", DefaultValueFactory = _ => "high" };
+        var format = new Option<string>("--format") { Description = "table, json, cyclonedx or sarif", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "cyclonedx", "sarif");
+        var failOn = new Option<string>("--fail-on") { Description = "critical, high, medium, low or none", DefaultValueFactory = _ => defaults.Policy.FailOn?.ToWire() ?? "none" };
         failOn.AcceptOnlyFromAmong("critical", "high", "medium", "low", "none");
-        var ignoreUnfixed = new Option<bool>("--ignore-unfixed") { Description = "Findings with no fix do not fail", DefaultValueFactory = _ => true };
-        var unknownFails = new Option<bool>("--unknown-severity-fails") { Description = "A fixable finding of unknown severity fails", DefaultValueFactory = _ => true };
+        var ignoreUnfixed = new Option<bool>("--ignore-unfixed") { Description = "Findings with no fix do not fail", DefaultValueFactory = _ => defaults.Policy.IgnoreUnfixed };
+        var unknownFails = new Option<bool>("--unknown-severity-fails") { Description = "A fixable finding of unknown severity fails", DefaultValueFactory = _ => defaults.Policy.UnknownSeverityFails };
+        var incompleteFails = new Option<bool>("--incomplete-fails") { Description = "A package database that cannot be read fails", DefaultValueFactory = _ => defaults.IncompleteFails };
+        var uncoveredFails = new Option<bool>("--uncovered-release-fails") { Description = "An OS release the database does not cover fails", DefaultValueFactory = _ => defaults.UncoveredReleaseFails };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds the scan may take", DefaultValueFactory = _ => (int)defaults.Timeout.TotalSeconds };
+        var cacheDir = new Option<string?>("--cache") { Description = "Folder for the per-layer cache (default: none)" };
         var docker = new Option<string>("--docker") { Description = "Docker Engine endpoint", DefaultValueFactory = _ => "unix:///var/run/docker.sock" };
-        var scan = new Command("scan", "Scan a local image for known vulnerabilities") { image, format, failOn, ignoreUnfixed, unknownFails, docker, db };
+        var scan = new Command("scan", "Scan a local image for known vulnerabilities")
+        {
+            image, format, failOn, ignoreUnfixed, unknownFails, incompleteFails, uncoveredFails, timeout, cacheDir, docker, db,
+        };
 
         var baseUrl = new Option<string>("--base-url") { Description = "Where <Ecosystem>/all.zip are served", DefaultValueFactory = _ => DatabaseUpdater.DefaultBaseUrl.ToString() };
         var ecosystems = new Option<string[]>("--ecosystem") { Description = "Ecosystems to download (repeat)", AllowMultipleArgumentsPerToken = true };
-        var update = new Command("update", "Download the advisory database, verify it, and swap it in") { baseUrl, ecosystems, db };
-        var dbCommand = new Command("db", "Manage the advisory database") { update };
+        var update = new Command("update", "Download the advisory database from OSV, verify it, and swap it in") { baseUrl, ecosystems, db };
+        var source = new Argument<string>("source") { Description = "An OSV export: a zip of OSV JSON records, or a folder of such zips and/or .json records" };
+        var import = new Command("import", "Load an OSV export carried in (air-gapped sites), verify it, and swap it in") { source, db };
+        var dbCommand = new Command("db", "Manage the advisory database") { update, import };
 
         var root = new RootCommand("Berth: image vulnerability scanning on the command line") { scan, dbCommand };
 
         scan.SetAction(async (result, cancellationToken) =>
         {
-            var policy = new ScanPolicy(
-                result.GetValue(failOn) == "none" ? null : SeverityLevels.TryParse(result.GetValue(failOn), out var level) ? level : SeverityLevel.High,
-                result.GetValue(ignoreUnfixed), result.GetValue(unknownFails), []);
-            return await ScanAsync(result.GetValue(image)!, result.GetValue(format)!, policy, DbFolder(result.GetValue(db)),
-                result.GetValue(docker)!, stdout, stderr, cancellationToken);
+            if (result.GetValue(timeout) is < 1 or > 86_400)
+            {
+                await stderr.WriteLineAsync("error: --timeout takes 1 to 86400 seconds");
+                return Error;
+            }
+            var settings = defaults with
+            {
+                Policy = new ScanPolicy(
+                    result.GetValue(failOn) == "none" ? null : SeverityLevels.TryParse(result.GetValue(failOn), out var level) ? level : SeverityLevel.High,
+                    result.GetValue(ignoreUnfixed), result.GetValue(unknownFails), []),
+                IncompleteFails = result.GetValue(incompleteFails),
+                UncoveredReleaseFails = result.GetValue(uncoveredFails),
+                Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
+            };
+            return await ScanAsync(result.GetValue(image)!, result.GetValue(format)!, settings, DbFolder(result.GetValue(db)),
+                result.GetValue(cacheDir), result.GetValue(docker)!, stdout, stderr, cancellationToken);
         });
         update.SetAction(async (result, cancellationToken) =>
         {
             var list = result.GetValue(ecosystems) is { Length: > 0 } given ? given : DatabaseUpdater.DefaultEcosystems.ToArray();
-            return await UpdateAsync(DbFolder(result.GetValue(db)), new Uri(result.GetValue(baseUrl)!), list, stdout, stderr, cancellationToken);
+            return await InstallAsync(stdout, stderr, async () =>
+            {
+                using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+                return await new DatabaseUpdater(http, TimeProvider.System).UpdateAsync(DbFolder(result.GetValue(db)), new Uri(result.GetValue(baseUrl)!), list, cancellationToken);
+            });
         });
+        import.SetAction(async (result, cancellationToken) =>
+            await InstallAsync(stdout, stderr, () =>
+                new DatabaseImporter(TimeProvider.System).ImportAsync(DbFolder(result.GetValue(db)), result.GetValue(source)!, cancellationToken)));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -73,41 +101,50 @@ public static class BerthCommands
     private static string DbFolder(string? given) =>
         given ?? Environment.GetEnvironmentVariable("BERTH_VULNDB") ?? "/var/lib/berth/vulndb";
 
-    private static async Task<int> ScanAsync(string image, string format, ScanPolicy policy, string dbFolder, string dockerEndpoint,
+    private static async Task<int> ScanAsync(string image, string format, ScanSettings settings, string dbFolder, string? cacheDir, string dockerEndpoint,
         TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         try
         {
+            if (await BundledDatabase.InstallIfMissingAsync(dbFolder, TimeProvider.System, cancellationToken) is { } installed)
+            {
+                await stderr.WriteLineAsync($"installed the bundled advisory snapshot in {installed.Folder} ({installed.Records.Values.Sum()} records)");
+            }
             var database = AdvisoryDatabase.Load(dbFolder);
             using var client = new DockerClientBuilder().WithEndpoint(new Uri(dockerEndpoint)).Build();
-            ScanResult result;
-            await using (var saved = await client.Images.SaveImageAsync(image, cancellationToken))
-            {
-                result = await ImageScanner.ScanAsync(new EndTolerantStream(saved), database, cancellationToken);
-            }
-            var now = TimeProvider.System.GetUtcNow();
-            var verdict = policy.Evaluate(result.Findings, DateOnly.FromDateTime(now.UtcDateTime));
-            var info = DatabaseInfo.Of(database, now, maxAgeDays: 7);
-            var report = ScanReport.Create(image, result, verdict, policy, info);
+            var inspect = await client.Images.InspectImageAsync(image, cancellationToken);
+            var local = dockerEndpoint.StartsWith("unix://", StringComparison.Ordinal);
+            var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, local ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
+            var request = new ScanRequest(image, layout, async token => new EndTolerantStream(await client.Images.SaveImageAsync(inspect.ID, token)));
+            var cache = cacheDir is null ? null : new LayerCache(cacheDir, 256L * 1024 * 1024, TimeProvider.System);
+            var outcome = await new ImageScan(database, cache, TimeProvider.System).RunAsync(request, settings, cancellationToken);
+            var report = outcome.Report;
             switch (format)
             {
                 case "json":
                     await stdout.WriteLineAsync(JsonSerializer.Serialize(report, Json));
                     break;
                 case "cyclonedx":
-                    await stdout.WriteLineAsync(CycloneDx.ToJson(CycloneDx.Create(image, result, verdict.Findings, now, Guid.NewGuid())));
+                    await stdout.WriteLineAsync(CycloneDx.ToJson(CycloneDx.Create(image, outcome.Result, outcome.Verdict.Findings, TimeProvider.System.GetUtcNow(), Guid.NewGuid())));
+                    break;
+                case "sarif":
+                    await stdout.WriteLineAsync(Sarif.ToJson(report));
                     break;
                 default:
                     await TableWriter.WriteAsync(report, stdout);
                     break;
             }
+            foreach (var problem in report.Incomplete)
+            {
+                await stderr.WriteLineAsync($"incomplete: {problem}");
+            }
             foreach (var warning in report.Warnings)
             {
                 await stderr.WriteLineAsync($"warning: {warning}");
             }
-            if (verdict.Failed)
+            if (outcome.Decision != ScanDecision.Passed)
             {
-                await stderr.WriteLineAsync(ScanReport.FailureMessage(verdict, policy));
+                await stderr.WriteLineAsync(outcome.Message);
                 return PolicyFailed;
             }
             return Pass;
@@ -117,29 +154,33 @@ public static class BerthCommands
             await stderr.WriteLineAsync($"error: image '{image}' is not on this engine");
             return Error;
         }
-        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or InvalidDataException)
+        catch (ScanFailedException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}");
+            return Error;
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             await stderr.WriteLineAsync($"error: {e.Message}");
             return Error;
         }
     }
 
-    private static async Task<int> UpdateAsync(string folder, Uri baseUrl, string[] ecosystems, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private static async Task<int> InstallAsync(TextWriter stdout, TextWriter stderr, Func<Task<InstallResult>> install)
     {
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-            var result = await new DatabaseUpdater(http, TimeProvider.System).UpdateAsync(folder, baseUrl, ecosystems, cancellationToken);
-            foreach (var (ecosystem, records) in result.Records)
+            var result = await install();
+            foreach (var (ecosystem, records) in result.Records.OrderBy(r => r.Key, StringComparer.Ordinal))
             {
                 await stdout.WriteLineAsync($"{ecosystem}: {records} records");
             }
-            await stdout.WriteLineAsync($"updated {result.Folder} at {result.UpdatedAt:u}");
+            await stdout.WriteLineAsync($"installed {result.Metadata.Source} in {result.Folder} at {result.Metadata.UpdatedAt:u}");
             return Pass;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or InvalidDataException or TaskCanceledException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"error: the database was not updated: {e.Message}");
+            await stderr.WriteLineAsync($"error: the database was not changed: {e.Message}");
             return Error;
         }
     }

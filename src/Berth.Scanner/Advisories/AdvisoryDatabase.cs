@@ -21,16 +21,38 @@ public sealed class AdvisoryDatabase
 
     private readonly Dictionary<(string Ecosystem, string Name), List<(OsvRecord Record, OsvAffected Affected)>> _index;
 
-    private AdvisoryDatabase(Dictionary<(string, string), List<(OsvRecord, OsvAffected)>> index, int records, int skipped, DateTimeOffset? updatedAt, string folder)
+    private AdvisoryDatabase(Dictionary<(string, string), List<(OsvRecord, OsvAffected)>> index, int records, int skipped, DatabaseMetadata metadata, string folder)
     {
         _index = index;
         Records = records;
         Skipped = skipped;
-        UpdatedAt = updatedAt;
+        Metadata = metadata;
         Folder = folder;
+        Ecosystems = index.GroupBy(e => e.Key.Item1, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(e => e.Value.Count), StringComparer.Ordinal);
     }
 
-    public static AdvisoryDatabase Empty(string folder) => new([], 0, 0, null, folder);
+    public static AdvisoryDatabase Empty(string folder) => new([], 0, 0, DatabaseMetadata.Unknown, folder);
+
+    /// <summary>Where the data came from and how old it is (<see cref="MetadataFile"/>).</summary>
+    public DatabaseMetadata Metadata { get; }
+
+    /// <summary>Each ecosystem (<c>Debian:11</c>, <c>PyPI</c>, …) with its number of affected-package entries.</summary>
+    public IReadOnlyDictionary<string, int> Ecosystems { get; }
+
+    public bool HasEcosystem(string ecosystem) => Ecosystems.ContainsKey(ecosystem);
+
+    /// <summary>Records with at least one affected package in <paramref name="baseEcosystem"/> (<c>Debian</c> covers every <c>Debian:N</c>).</summary>
+    public int RecordsIn(string baseEcosystem) => _index
+        .Where(e => VersionSchemes.BaseEcosystem(e.Key.Ecosystem) == baseEcosystem)
+        .SelectMany(e => e.Value.Select(v => v.Record.Id)).Distinct(StringComparer.Ordinal).Count();
+
+    /// <summary>The newest <c>modified</c> date among the records that is plausible (after 1995, not in the future of <paramref name="now"/>).</summary>
+    public DateTimeOffset? NewestModified(DateTimeOffset now) => _index.Values
+        .SelectMany(v => v.Select(e => e.Record.Modified))
+        .Select(m => DateTimeOffset.TryParse(m, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null)
+        .Where(at => at is { Year: > 1995 } && at <= now.AddDays(1))
+        .Max();
 
     public string Folder { get; }
 
@@ -41,7 +63,7 @@ public sealed class AdvisoryDatabase
     public int Skipped { get; }
 
     /// <summary>When <c>db update</c> last replaced the data (null when unknown, e.g. a hand-made folder).</summary>
-    public DateTimeOffset? UpdatedAt { get; }
+    public DateTimeOffset? UpdatedAt => Metadata.UpdatedAt;
 
     public bool IsEmpty => Records == 0;
 
@@ -121,7 +143,7 @@ public sealed class AdvisoryDatabase
                 list.Add((record, affected));
             }
         }
-        return new AdvisoryDatabase(index, records.Count, skipped, ReadUpdatedAt(folder), folder);
+        return new AdvisoryDatabase(index, records.Count, skipped, DatabaseMetadata.Read(folder), folder);
     }
 
     /// <summary>The stream's <paramref name="length"/> bytes (its declared size); null when that is over <see cref="MaxRecordBytes"/> or the stream holds more or less.</summary>
@@ -133,25 +155,6 @@ public sealed class AdvisoryDatabase
         }
         var bytes = new byte[length];
         return stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) == bytes.Length && stream.ReadByte() < 0 ? bytes : null;
-    }
-
-    private static DateTimeOffset? ReadUpdatedAt(string folder)
-    {
-        var path = Path.Combine(folder, MetadataFile);
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-        try
-        {
-            using var doc = StrictJson.Parse(File.ReadAllBytes(path));
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("updatedAt", out var at)
-                && at.ValueKind == JsonValueKind.String && at.TryGetDateTimeOffset(out var value) ? value : null;
-        }
-        catch (StrictJsonException)
-        {
-            return null;
-        }
     }
 
     private static string NormalizeName(string ecosystem, string name) =>

@@ -18,14 +18,20 @@ public interface ICataloger
 /// <summary>Every cataloger, in order.</summary>
 public static class DefaultCatalogers
 {
+    private static readonly Dpkg.DpkgCataloger DpkgDatabase = new();
+    private static readonly Apk.ApkCataloger ApkDatabase = new();
+
     public static readonly IReadOnlyList<ICataloger> All =
     [
-        new Dpkg.DpkgCataloger(),
-        new Apk.ApkCataloger(),
+        DpkgDatabase,
+        ApkDatabase,
         new Python.PythonCataloger(),
         new Npm.NpmCataloger(),
     ];
 
     /// <summary>True when the OS reader or any cataloger wants the path.</summary>
     public static bool Wanted(string path) => Os.DistroReader.Wants(path) || All.Any(c => c.Wants(path));
+
+    /// <summary>True for an OS package database (dpkg status, apk installed): these may be large, and must be readable.</summary>
+    public static bool IsOsDatabase(string path) => DpkgDatabase.Wants(path) || ApkDatabase.Wants(path);
 }

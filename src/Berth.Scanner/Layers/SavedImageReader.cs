@@ -6,29 +6,17 @@ using Berth.Scanner.Json;
 namespace Berth.Scanner.Layers;
 
 /// <summary>
-/// Reads a saved image (the tar of <c>docker save</c> / <c>GET /images/{name}/get</c>) as a stream:
-/// each layer is read once, only the files <c>wanted</c> accepts are kept in memory, and at the end the
-/// layers are applied in manifest order with whiteouts (<c>.wh.name</c>, <c>.wh..wh..opq</c>). Nothing is
-/// written to disk and no link is followed.
+/// Reads a saved image (the tar of <c>docker save</c> / <c>GET /images/{name}/get</c>) as a stream: each
+/// layer is read once into a <see cref="LayerIndex"/> (only what a scan wants is kept), and at the end the
+/// indexes are put in manifest order and named by their diff ids. Nothing is written to disk and no link
+/// is followed.
 /// </summary>
 public static class SavedImageReader
 {
-    /// <summary>Files larger than this are never kept (a status database is a few MiB at most).</summary>
-    public const long MaxFileBytes = 64L * 1024 * 1024;
-
-    private const string WhiteoutPrefix = ".wh.";
-    private const string OpaqueMarker = ".wh..wh..opq";
-
-    private sealed class LayerContent
+    /// <summary>Layer indexes bottom to top, named by diff id when the image config gives them.</summary>
+    public static async Task<IReadOnlyList<LayerIndex>> ReadLayersAsync(Stream savedImage, ScanBudget budget, CancellationToken cancellationToken)
     {
-        public Dictionary<string, byte[]> Files { get; } = new(StringComparer.Ordinal);
-        public List<string> Deleted { get; } = [];
-        public List<string> Opaque { get; } = [];
-    }
-
-    public static async Task<ImageFiles> ReadAsync(Stream savedImage, Func<string, bool> wanted, CancellationToken cancellationToken)
-    {
-        var layers = new Dictionary<string, LayerContent>(StringComparer.Ordinal);
+        var layers = new Dictionary<string, LayerIndex>(StringComparer.Ordinal);
         var jsonFiles = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         using var reader = new TarReader(savedImage, leaveOpen: true);
         while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
@@ -44,7 +32,7 @@ public static class SavedImageReader
             }
             else if (name.EndsWith("/layer.tar", StringComparison.Ordinal) || name.StartsWith("blobs/", StringComparison.Ordinal))
             {
-                var layer = await TryReadLayerAsync(entry.DataStream, wanted, cancellationToken);
+                var layer = await TryReadLayerAsync(name, entry.DataStream, budget, cancellationToken);
                 if (layer is not null)
                 {
                     layers[name] = layer;
@@ -56,39 +44,25 @@ public static class SavedImageReader
                 }
             }
         }
-        return Merge(layers, jsonFiles);
-    }
-
-    private static ImageFiles Merge(Dictionary<string, LayerContent> layers, Dictionary<string, byte[]> jsonFiles)
-    {
         var (order, diffIds) = LayerOrder(jsonFiles, layers);
-        var merged = new Dictionary<string, ImageFile>(StringComparer.Ordinal);
+        var ordered = new List<LayerIndex>();
         for (var i = 0; i < order.Count; i++)
         {
-            if (!layers.TryGetValue(order[i], out var layer))
+            if (layers.TryGetValue(order[i], out var layer))
             {
-                continue;
-            }
-            var layerName = i < diffIds.Count ? diffIds[i] : order[i];
-            foreach (var dir in layer.Opaque)
-            {
-                RemoveUnder(merged, dir);
-            }
-            foreach (var path in layer.Deleted)
-            {
-                merged.Remove(path);
-                RemoveUnder(merged, path);
-            }
-            foreach (var (path, content) in layer.Files)
-            {
-                merged[path] = new ImageFile(path, layerName, content);
+                layer.Layer = i < diffIds.Count && diffIds[i].Length > 0 ? diffIds[i] : order[i];
+                ordered.Add(layer);
             }
         }
-        return new ImageFiles(merged);
+        return ordered;
     }
 
+    /// <summary>The merged wanted files of a saved image, with the default limits.</summary>
+    public static async Task<ImageFiles> ReadAsync(Stream savedImage, CancellationToken cancellationToken) =>
+        LayerMerger.Merge(await ReadLayersAsync(savedImage, new ScanBudget(ScanLimits.Default), cancellationToken)).Files;
+
     /// <summary>Layer entry names in order (from manifest.json), and their diff ids (from the image config).</summary>
-    private static (List<string> Order, List<string> DiffIds) LayerOrder(Dictionary<string, byte[]> jsonFiles, Dictionary<string, LayerContent> layers)
+    private static (List<string> Order, List<string> DiffIds) LayerOrder(Dictionary<string, byte[]> jsonFiles, Dictionary<string, LayerIndex> layers)
     {
         if (jsonFiles.TryGetValue("manifest.json", out var manifestBytes))
         {
@@ -117,7 +91,7 @@ public static class SavedImageReader
         throw new InvalidDataException($"the saved image has no manifest.json ({layers.Count} layers seen)");
     }
 
-    private static async Task<LayerContent?> TryReadLayerAsync(Stream data, Func<string, bool> wanted, CancellationToken cancellationToken)
+    private static async Task<LayerIndex?> TryReadLayerAsync(string name, Stream data, ScanBudget budget, CancellationToken cancellationToken)
     {
         var buffered = new BufferedStream(data, 64 * 1024);
         var head = new byte[512];
@@ -133,47 +107,23 @@ public static class SavedImageReader
             return null;
         }
 
-        var layer = new LayerContent();
+        var collector = new LayerCollector(new LayerIndex { Layer = name }, budget);
         using var tar = new TarReader(payload, leaveOpen: true);
         while (await tar.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
         {
-            var path = Normalize(entry.Name);
-            var slash = path.LastIndexOf('/');
-            var file = path[(slash + 1)..];
-            var dir = slash < 0 ? "" : path[..slash];
-            if (file == OpaqueMarker)
+            var kind = entry.EntryType switch
             {
-                layer.Opaque.Add(dir);
-                continue;
-            }
-            if (file.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
-            {
-                var target = file[WhiteoutPrefix.Length..];
-                layer.Deleted.Add(dir.Length == 0 ? target : $"{dir}/{target}");
-                continue;
-            }
-            if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile
-                && entry.DataStream is not null && entry.Length <= MaxFileBytes && wanted(path))
-            {
-                layer.Files[path] = await ReadAllAsync(entry.DataStream, cancellationToken);
-            }
-            else if (wanted(path))
-            {
-                // A wanted path replaced by a link, directory or oversized file hides what lower layers had.
-                layer.Files.Remove(path);
-                layer.Deleted.Add(path);
-            }
+                TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile => EntryKind.File,
+                TarEntryType.Directory => EntryKind.Directory,
+                TarEntryType.SymbolicLink => EntryKind.SymbolicLink,
+                TarEntryType.HardLink => EntryKind.HardLink,
+                _ => EntryKind.Other,
+            };
+            var content = entry.DataStream;
+            await collector.AddAsync(Normalize(entry.Name), kind == EntryKind.File && content is null ? EntryKind.Other : kind,
+                entry.Length, () => content!, cancellationToken);
         }
-        return layer;
-    }
-
-    private static void RemoveUnder(Dictionary<string, ImageFile> files, string directory)
-    {
-        var prefix = directory.Length == 0 ? "" : directory + "/";
-        foreach (var key in files.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
-        {
-            files.Remove(key);
-        }
+        return collector.Index;
     }
 
     internal static string Normalize(string name)

@@ -14,18 +14,30 @@ public sealed record SeverityCounts(int Critical, int High, int Medium, int Low,
         verdict.Count(SeverityLevel.Low), verdict.Count(SeverityLevel.Unknown));
 }
 
-/// <summary>The advisory database a scan used: size, skipped records, and age.</summary>
-public sealed record DatabaseInfo(int Records, int Skipped, DateTimeOffset? UpdatedAt, double? AgeDays, string? Warning)
+/// <summary>
+/// The advisory database a scan used: where it came from (<c>bundled</c>, an update URL, <c>import:…</c>),
+/// its size, when it was installed, how old its data is, and where each ecosystem's data ends when known.
+/// </summary>
+public sealed record DatabaseInfo(
+    string Source,
+    int Records,
+    int Skipped,
+    DateTimeOffset? UpdatedAt,
+    double? AgeDays,
+    IReadOnlyDictionary<string, string>? DataUpTo,
+    string? Warning)
 {
     public static DatabaseInfo Of(AdvisoryDatabase db, DateTimeOffset now, int maxAgeDays)
     {
-        double? age = db.UpdatedAt is { } at ? Math.Round((now - at).TotalDays, 1) : null;
+        var metadata = db.Metadata;
+        double? age = (metadata.DataAsOf ?? metadata.UpdatedAt) is { } at ? Math.Max(0, Math.Round((now - at).TotalDays, 1)) : null;
+        var refresh = "run `berth db update`, or `berth db import <osv-export>` where osv.dev cannot be reached";
         var warning = db.IsEmpty
-            ? "no advisory database is installed (Scan:Database): packages were listed but not checked; run `berth db update`"
-            : age > maxAgeDays ? $"the advisory database is {age:0.#} days old; run `berth db update`"
-            : db.UpdatedAt is null ? "the advisory database's date is unknown (not written by `berth db update`)"
+            ? $"no advisory database is installed (Scan:Database): packages were listed but not checked; {refresh}"
+            : age > maxAgeDays ? $"the advisory data ({metadata.Source}) is {age:0.#} days old; {refresh}"
+            : age is null ? $"the advisory database's date is unknown (not written by berth); {refresh}"
             : null;
-        return new DatabaseInfo(db.Records, db.Skipped, db.UpdatedAt, age, warning);
+        return new DatabaseInfo(metadata.Source, db.Records, db.Skipped, metadata.UpdatedAt, age, metadata.DataUpTo, warning);
     }
 }
 
@@ -55,7 +67,10 @@ public sealed record ScanReport(
     bool Failed,
     string FailOn,
     IReadOnlyList<ReportFinding> Details,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<string> Incomplete,
+    Coverage.ReleaseCoverage? Coverage,
+    ScanStats? Stats = null)
 {
     public static ScanReport Create(string image, ScanResult result, ScanVerdict verdict, ScanPolicy policy, DatabaseInfo database) => new(
         image,
@@ -69,7 +84,9 @@ public sealed record ScanReport(
             f.AdvisoryId, f.Aliases, f.Summary, f.Package.Name, f.Package.Type, f.Package.Version,
             f.MatchedName != f.Package.Name || f.InstalledVersion != f.Package.Version ? $"{f.MatchedName} {f.InstalledVersion}" : null,
             f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored, f.AdvisoryUrl)).ToList(),
-        database.Warning is null ? result.Warnings : [.. result.Warnings, database.Warning]);
+        database.Warning is null ? result.Warnings : [.. result.Warnings, database.Warning],
+        result.Problems,
+        result.Coverage);
 
     /// <summary>One line for a job's failure message: counts and the worst failing findings.</summary>
     public static string FailureMessage(ScanVerdict verdict, ScanPolicy policy)

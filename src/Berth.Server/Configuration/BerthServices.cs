@@ -1,3 +1,4 @@
+using Berth.Scanner.Layers;
 using Berth.Server.Auth;
 using Berth.Server.Docker;
 using Berth.Server.Dockerfiles;
@@ -45,6 +46,10 @@ public static class BerthServices
         services.AddSingleton<BuildDiskWatch>();
         services.AddSingleton<BuildStage>();
         services.AddSingleton<AdvisoryDatabaseProvider>();
+        services.AddSingleton(sp => new LayerCache(
+            Path.Combine(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DataRoot, "scan-cache"),
+            sp.GetRequiredService<IOptions<ScanOptions>>().Value.CacheMb * 1024L * 1024,
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ScanStage>();
         services.AddSingleton<DataVolumes>();
         services.AddSingleton<RunStage>();
@@ -56,6 +61,7 @@ public static class BerthServices
         services.AddSingleton<JobService>();
         services.AddSingleton<RunscContainers>();
         services.AddSingleton<Janitor>();
+        services.AddHostedService<ScanDatabaseSetup>(); // before the runner: recovered jobs scan with a database
         services.AddHostedService<JobRunner>();
         services.AddHostedService<JanitorService>();
         return services;

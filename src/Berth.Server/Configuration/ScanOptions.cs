@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Berth.Scanner;
+using Berth.Scanner.Layers;
 using Berth.Scanner.Policy;
 using Berth.Scanner.Severity;
 
@@ -25,8 +27,40 @@ public sealed class ScanOptions : IValidatableObject
     /// <summary>A fixable finding of unknown severity fails a job.</summary>
     public bool UnknownSeverityFails { get; set; } = true;
 
-    /// <summary>With no advisory database, fail jobs (<c>scan_failed</c>) instead of only warning.</summary>
-    public bool RequireDatabase { get; set; }
+    /// <summary>
+    /// With no advisory database, fail jobs (<c>scan_failed</c>) and report not ready. Berth installs its bundled
+    /// snapshot where no database is, so a missing one is an operator error.
+    /// </summary>
+    public bool RequireDatabase { get; set; } = true;
+
+    /// <summary>A package database the scan cannot read (a link, oversized, malformed, deleted beside its package manager) fails the job as <c>scan_incomplete</c>; false only warns.</summary>
+    public bool IncompleteFails { get; set; } = true;
+
+    /// <summary>An OS release the advisory database does not cover fails the job as <c>scan_incomplete</c>; false (the default) only warns.</summary>
+    public bool UncoveredReleaseFails { get; set; }
+
+    /// <summary>A scan that takes longer fails the job as <c>scan_failed</c>.</summary>
+    [Range(5, 3600)]
+    public int TimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Largest OS package database (dpkg status, apk installed) a scan reads; language metadata files are capped at the smaller of this and 4 MiB.</summary>
+    [Range(1, 1024)]
+    public int MaxFileMb { get; set; } = 64;
+
+    /// <summary>Bytes of package files a scan keeps in all.</summary>
+    [Range(1, 4096)]
+    public int MaxTotalMb { get; set; } = 64;
+
+    /// <summary>Files and directories a scan walks in all layers it reads.</summary>
+    [Range(1000, 100_000_000)]
+    public long MaxEntries { get; set; } = 2_000_000;
+
+    /// <summary>Size cap of the per-layer scan cache (<c>&lt;Berth:DataRoot&gt;/scan-cache</c>); 0 turns the cache off.</summary>
+    [Range(0, 65536)]
+    public int CacheMb { get; set; } = 256;
+
+    /// <summary>When the engine is local and uses overlay2, read layers from its layer directories instead of the saved-image stream.</summary>
+    public bool ReadLayerDirectories { get; set; } = true;
 
     /// <summary>Warn in scan results when the database is older than this.</summary>
     [Range(1, 3650)]
@@ -43,6 +77,18 @@ public sealed class ScanOptions : IValidatableObject
     }
 
     public string DatabasePath(BerthOptions berth) => string.IsNullOrWhiteSpace(Database) ? Path.Combine(berth.DataRoot, "vulndb") : Database;
+
+    public ScanSettings Settings() => new(
+        Policy(),
+        new ScanLimits(
+            MaxDatabaseBytes: MaxFileMb * 1024L * 1024,
+            MaxMetadataBytes: Math.Min(MaxFileMb, 4) * 1024L * 1024,
+            MaxTotalBytes: MaxTotalMb * 1024L * 1024,
+            MaxEntries: MaxEntries),
+        IncompleteFails,
+        UncoveredReleaseFails,
+        MaxDatabaseAgeDays,
+        TimeSpan.FromSeconds(TimeoutSeconds));
 
     public ScanPolicy Policy() => new(
         FailOn == "none" ? null : SeverityLevels.TryParse(FailOn, out var level) ? level : SeverityLevel.High,

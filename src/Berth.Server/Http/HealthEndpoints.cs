@@ -1,7 +1,9 @@
+using Berth.Scanner.Reports;
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
 using Berth.Server.Logging;
+using Berth.Server.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -18,10 +20,12 @@ public static class HealthEndpoints
     public const string RuntimeMissing = "runtime_missing";
     public const string StoreUnwritable = "store_unwritable";
     public const string DataRootUnwritable = "data_root_unwritable";
+    public const string ScanDatabaseMissing = "scan_database_missing";
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
-    public sealed record Health(string Status);
+    /// <summary><see cref="Database"/>: the advisory database scans use (source, records, age in days), when scanning is on.</summary>
+    public sealed record Health(string Status, ScanDatabaseSummary? Database = null);
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
@@ -32,8 +36,10 @@ public static class HealthEndpoints
 
     internal static async Task<Results<Ok<Health>, ProblemHttpResult>> Ready(
         DockerEngine engine, IJobStore store, IOptions<BerthOptions> options, IOptions<SandboxOptions> sandbox,
+        IOptions<ScanOptions> scan, AdvisoryDatabaseProvider databases, TimeProvider time,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
+        ScanDatabaseSummary? database = null;
         var logger = loggers.CreateLogger("Berth.Health");
         var berth = options.Value;
         var runtime = sandbox.Value.Runtime;
@@ -53,6 +59,21 @@ public static class HealthEndpoints
                 await store.CheckWritableAsync(token);
                 return null;
             }, cancellationToken),
+            ProbeAsync(ScanDatabaseMissing, $"no advisory database in {databases.Folder} (Scan:RequireDatabase)", logger, async token =>
+            {
+                if (!scan.Value.Enabled)
+                {
+                    return null;
+                }
+                var db = await databases.GetAsync(token);
+                database = ScanDatabaseSummary.Of(DatabaseInfo.Of(db, time.GetUtcNow(), scan.Value.MaxDatabaseAgeDays));
+                if (db.IsEmpty && scan.Value.RequireDatabase)
+                {
+                    Log.NotReady(logger, ScanDatabaseMissing, $"no advisory database in {databases.Folder}; run `berth db update` or `berth db import`", null);
+                    return ScanDatabaseMissing;
+                }
+                return null;
+            }, cancellationToken),
             ProbeAsync(DataRootUnwritable, $"the data root {berth.DataRoot} does not take writes", logger, async token =>
             {
                 var probe = Path.Combine(berth.DataRoot, ".ready-probe");
@@ -61,7 +82,7 @@ public static class HealthEndpoints
                 return null;
             }, cancellationToken))).OfType<string>().ToList();
         return reasons.Count == 0
-            ? TypedResults.Ok(new Health("ready"))
+            ? TypedResults.Ok(new Health("ready", database))
             : TypedResults.Problem($"not ready: {string.Join(", ", reasons)} (the server log has the details)", statusCode: 503, title: "Not ready",
                 extensions: new Dictionary<string, object?> { ["reasons"] = reasons });
     }

@@ -9,6 +9,7 @@ public static class FailureReasons
     public const string BuildLimitExceeded = "build_limit_exceeded";
     public const string Vulnerable = "vulnerable";
     public const string ScanFailed = "scan_failed";
+    public const string ScanIncomplete = "scan_incomplete";
     public const string NonzeroExit = "nonzero_exit";
     public const string Timeout = "timeout";
     public const string OutOfMemory = "out_of_memory";

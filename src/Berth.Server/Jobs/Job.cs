@@ -8,11 +8,28 @@ public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus, in
 
 /// <summary>
 /// The scan stage's outcome as the job view shows it: <see cref="Status"/> is <c>passed</c>, <c>failed</c>
-/// or <c>skipped</c>; <see cref="DbAge"/> is the advisory database's age in days (null when unknown).
+/// (findings fail the policy), <c>incomplete</c> (the image could not be fully read, or its release is not
+/// covered and the policy says so) or <c>skipped</c>; <see cref="DbAge"/> is the advisory database's age in
+/// days (null when unknown); <see cref="Incomplete"/> lists what could not be read; <see cref="Coverage"/>
+/// says when the OS release is not covered by the database and what it was matched against instead.
 /// </summary>
-public sealed record ScanSummary(string Status, int Packages, Berth.Scanner.Reports.SeverityCounts Findings, double? DbAge, IReadOnlyList<string> Warnings)
+public sealed record ScanSummary(
+    string Status,
+    int Packages,
+    Berth.Scanner.Reports.SeverityCounts Findings,
+    double? DbAge,
+    IReadOnlyList<string> Warnings,
+    ScanDatabaseSummary? Database = null,
+    IReadOnlyList<string>? Incomplete = null,
+    string? Coverage = null)
 {
     public static ScanSummary Skipped(string why) => new("skipped", 0, new(0, 0, 0, 0, 0), null, [why]);
+}
+
+/// <summary>The advisory database a scan used, as the job view shows it.</summary>
+public sealed record ScanDatabaseSummary(string Source, int Records, double? AgeDays)
+{
+    public static ScanDatabaseSummary Of(Berth.Scanner.Reports.DatabaseInfo info) => new(info.Source, info.Records, info.AgeDays);
 }
 
 /// <summary>Progress of one pipeline stage.</summary>

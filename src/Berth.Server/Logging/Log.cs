@@ -65,6 +65,15 @@ internal static partial class Log
     [LoggerMessage(43, LogLevel.Warning, "Job {JobId}: no advisory database at {Folder} and Scan:RequireDatabase is set")]
     public static partial void ScanDatabaseMissing(ILogger logger, string jobId, string folder);
 
-    [LoggerMessage(44, LogLevel.Warning, "Job {JobId}: the image could not be read for scanning")]
-    public static partial void ScanImageUnreadable(ILogger logger, string jobId, Exception exception);
+    [LoggerMessage(44, LogLevel.Warning, "Job {JobId}: the scan could not finish: {Reason}")]
+    public static partial void ScanFailed(ILogger logger, string jobId, string reason, Exception? exception);
+
+    [LoggerMessage(45, LogLevel.Information, "Installed the bundled advisory database in {Folder}: {Records} records ({Ecosystems})")]
+    public static partial void BundledDatabaseInstalled(ILogger logger, string folder, int records, string ecosystems);
+
+    [LoggerMessage(46, LogLevel.Error, "The bundled advisory database could not be installed in {Folder}; scans fail until `berth db update` or `berth db import` installs one")]
+    public static partial void BundledDatabaseFailed(ILogger logger, string folder, Exception exception);
+
+    [LoggerMessage(47, LogLevel.Information, "Job {JobId}: scanned {Packages} packages in {Seconds:0.000} s ({Reader}: {Read} layers read, {Cached} from the cache): {Decision}")]
+    public static partial void Scanned(ILogger logger, string jobId, int packages, double seconds, string reader, int read, int cached, string decision);
 }

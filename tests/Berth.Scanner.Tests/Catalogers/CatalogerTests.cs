@@ -1,3 +1,4 @@
+using Berth.Scanner.Advisories;
 using Berth.Scanner.Catalogers;
 using Berth.Scanner.Catalogers.Apk;
 using Berth.Scanner.Catalogers.Dpkg;
@@ -106,9 +107,20 @@ public sealed class CatalogerTests
     [Theory]
     [InlineData("var/lib/dpkg/status")]
     [InlineData("lib/apk/db/installed")]
+    public void Scan_CorruptOsDatabase_IsIncompleteNotClean(string path)
+    {
+        var files = new ImageFilesBuilder().Add(path, Garbage).Build();
+
+        var result = ImageScanner.Scan(files, AdvisoryDatabase.Empty("none"));
+
+        Assert.Empty(result.Packages);
+        Assert.Contains(result.Problems, p => p.Contains($"/{path} could not be read as a package database", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("usr/lib/python3/site-packages/x-1.dist-info/METADATA")]
     [InlineData("app/node_modules/x/package.json")]
-    public void Catalog_CorruptFile_IsSkippedWithAWarning(string path)
+    public void Catalog_CorruptLanguageMetadata_IsSkippedWithAWarning(string path)
     {
         var files = new ImageFilesBuilder().Add(path, Garbage).Build();
         var warnings = new List<string>();

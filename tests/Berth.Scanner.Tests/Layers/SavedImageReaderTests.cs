@@ -71,7 +71,7 @@ public sealed class SavedImageReaderTests
             ("cfg.json", Json(new { rootfs = new { diff_ids = new[] { "sha256:lower", "sha256:upper" } } })),
             ("manifest.json", Json(new[] { new { Config = "cfg.json", Layers = new[] { "aaa/layer.tar", "bbb/layer.tar" } } })));
 
-        var files = await SavedImageReader.ReadAsync(image, DefaultCatalogers.Wanted, CancellationToken.None);
+        var files = await SavedImageReader.ReadAsync(image, CancellationToken.None);
 
         Assert.Equal(
             ["opt/app/node_modules/fresh/package.json", "opt/keep/node_modules/kept/package.json", "var/lib/dpkg/status"],
@@ -91,7 +91,7 @@ public sealed class SavedImageReaderTests
             ("blobs/sha256/cccc", Json(new { rootfs = new { diff_ids = new[] { "sha256:diff" } } })),
             ("manifest.json", Json(new[] { new { Config = "blobs/sha256/cccc", Layers = new[] { "blobs/sha256/aaaa" } } })));
 
-        var files = await SavedImageReader.ReadAsync(image, DefaultCatalogers.Wanted, CancellationToken.None);
+        var files = await SavedImageReader.ReadAsync(image, CancellationToken.None);
 
         Assert.Equal(["etc/alpine-release", "lib/apk/db/installed"], files.All.Select(f => f.Path));
     }
@@ -100,6 +100,6 @@ public sealed class SavedImageReaderTests
     public async Task Read_NoManifest_IsInvalidData()
     {
         var image = SavedImage(("aaa/layer.tar", Layer(false, ("etc/os-release", "ID=x\n"))));
-        await Assert.ThrowsAsync<InvalidDataException>(() => SavedImageReader.ReadAsync(image, DefaultCatalogers.Wanted, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidDataException>(() => SavedImageReader.ReadAsync(image, CancellationToken.None));
     }
 }

@@ -54,11 +54,11 @@ internal static class SampleScan
     public static ScanVerdict Verdict => Policy.Evaluate(Findings, new DateOnly(2026, 11, 23));
 
     public static ScanReport Report => ScanReport.Create(Image, Result, Verdict, Policy,
-        new DatabaseInfo(100, 0, DateTimeOffset.UnixEpoch, 1, null));
+        new DatabaseInfo("bundled", 100, 0, DateTimeOffset.UnixEpoch, 1, null, null));
 
     /// <summary>An image with no packages and no findings.</summary>
     public static ScanReport EmptyReport => ScanReport.Create(Image, new ScanResult(null, [], [], []),
-        Policy.Evaluate([], new DateOnly(2026, 11, 23)), Policy, new DatabaseInfo(0, 0, null, null, null));
+        Policy.Evaluate([], new DateOnly(2026, 11, 23)), Policy, new DatabaseInfo("unknown", 0, 0, null, null, null, null));
 
     private static Package Deb(string name, string version, string source, string sourceVersion, string layer) =>
         new(name, version, "deb", "Debian:12", source, sourceVersion, new FileLocation(layer, "/var/lib/dpkg/status"));

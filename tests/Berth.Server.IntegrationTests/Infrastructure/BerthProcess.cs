@@ -24,8 +24,9 @@ public sealed class BerthProcess : IAsyncDisposable
 
     public string Log => File.Exists(_logPath) ? File.ReadAllText(_logPath) : "";
 
-    /// <summary>Starts the server and waits until /readyz answers 200.</summary>
-    public static async Task<BerthProcess> StartAsync(string dataRoot, IReadOnlyDictionary<string, string> settings, int? port = null, string host = "127.0.0.1")
+    /// <summary>Starts the server and waits until <paramref name="readiness"/> (/readyz unless told) answers 200.</summary>
+    public static async Task<BerthProcess> StartAsync(
+        string dataRoot, IReadOnlyDictionary<string, string> settings, int? port = null, string host = "127.0.0.1", string readiness = "/readyz")
     {
         Directory.CreateDirectory(dataRoot);
         var url = $"http://{host}:{port ?? FreePort()}";
@@ -65,7 +66,7 @@ public sealed class BerthProcess : IAsyncDisposable
             }
             try
             {
-                using var ready = await server.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+                using var ready = await server.Client.GetAsync(new Uri(readiness, UriKind.Relative));
                 if (ready.StatusCode == HttpStatusCode.OK)
                 {
                     return server;

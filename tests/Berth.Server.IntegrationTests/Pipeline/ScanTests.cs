@@ -116,19 +116,25 @@ public sealed class ScanTests(BerthFixture fixture)
     }
 
     [Fact]
-    public async Task Scan_NoDatabaseWhenRequired_FailsScanFailed()
+    public async Task Scan_NoDatabaseAndNoneInstallable_NotReadyAndJobsFailScanFailed()
     {
         var root = TempRoot.Create("nodb");
-        await using var server = await BerthProcess.StartAsync(root, new Dictionary<string, string> { ["Scan:RequireDatabase"] = "true" });
+        var folder = Path.Combine(root, "not-a-dir", "vulndb");
+        await File.WriteAllTextAsync(Path.Combine(root, "not-a-dir"), "a file where the database's parent should be");
+        await using var server = await BerthProcess.StartAsync(root, new Dictionary<string, string> { ["Scan:Database"] = folder }, readiness: "/healthz");
 
+        using var ready = await server.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        var problem = await ProblemAsync(ready, HttpStatusCode.ServiceUnavailable);
+        Assert.Contains("scan_database_missing", problem.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()));
         var job = await new BerthApi(server.Client).RunAsync(WithPythonPackage("urllib3", "2.2.3"));
 
         Assert.Equal(FailureReasons.ScanFailed, job.Failure?.Reason);
         Assert.Contains("no advisory database is installed", job.Failure?.Message, StringComparison.Ordinal);
-        Assert.Contains("berth db update", job.Failure?.Message, StringComparison.Ordinal);
+        Assert.Contains("berth db import", job.Failure?.Message, StringComparison.Ordinal);
         Assert.Contains(job.Id, job.Failure?.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(root, job.Failure?.Message, StringComparison.Ordinal); // the host path goes to the server log only
-        Assert.Contains(Path.Combine(root, "vulndb"), server.Log, StringComparison.Ordinal);
+        Assert.Contains(folder, server.Log, StringComparison.Ordinal);
+        Assert.Contains("bundled advisory database could not be installed", server.Log, StringComparison.Ordinal);
     }
 
     [Fact]

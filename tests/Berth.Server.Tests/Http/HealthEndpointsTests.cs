@@ -1,6 +1,7 @@
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Http;
+using Berth.Server.Scanning;
 using Berth.Server.Storage;
 using Docker.DotNet;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -28,13 +29,18 @@ public sealed class HealthEndpointsTests
             using var logs = new ListLogger();
             using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
 
-            var result = await HealthEndpoints.Ready(engine, store, options, Options.Create(new SandboxOptions()), loggers, CancellationToken.None);
+            var scan = Options.Create(new ScanOptions { Database = Path.Combine(root, "no-vulndb") });
+            using var databases = new AdvisoryDatabaseProvider(scan, options);
+
+            var result = await HealthEndpoints.Ready(engine, store, options, Options.Create(new SandboxOptions()), scan, databases, TimeProvider.System,
+                loggers, CancellationToken.None);
 
             var problem = Assert.IsType<ProblemHttpResult>(result.Result);
             Assert.Equal(503, problem.StatusCode);
-            Assert.Equal([HealthEndpoints.EngineUnreachable, HealthEndpoints.DataRootUnwritable], Assert.IsType<List<string>>(problem.ProblemDetails.Extensions["reasons"]));
+            Assert.Equal([HealthEndpoints.EngineUnreachable, HealthEndpoints.ScanDatabaseMissing, HealthEndpoints.DataRootUnwritable],
+                Assert.IsType<List<string>>(problem.ProblemDetails.Extensions["reasons"]));
             var detail = problem.ProblemDetails.Detail!;
-            Assert.Equal("not ready: engine_unreachable, data_root_unwritable (the server log has the details)", detail);
+            Assert.Equal("not ready: engine_unreachable, scan_database_missing, data_root_unwritable (the server log has the details)", detail);
             var text = string.Join("\n", logs.Lines);
             Assert.Contains(root, text, StringComparison.Ordinal);
             Assert.Contains(NoEngine, text, StringComparison.Ordinal);

@@ -49,10 +49,6 @@ public sealed class ApkCataloger : ICataloger
             }
         }
         Flush();
-        if (packages.Count == 0 && file.Content.Length > 0)
-        {
-            warnings.Add($"apk: no package could be read from /{file.Path}");
-        }
         return packages;
     }
 }

@@ -25,17 +25,12 @@ public sealed class DpkgCataloger : ICataloger
         var packages = new List<Package>();
         foreach (var file in files.All.Where(f => Wants(f.Path)))
         {
-            var before = packages.Count;
             foreach (var paragraph in Paragraphs(Encoding.UTF8.GetString(file.Content)))
             {
                 if (ToPackage(paragraph, file, distro, requireStatus: file.Path == Status) is { } package)
                 {
                     packages.Add(package);
                 }
-            }
-            if (packages.Count == before && file.Content.Length > 0)
-            {
-                warnings.Add($"dpkg: no installed package could be read from /{file.Path}");
             }
         }
         return packages.DistinctBy(p => (p.Name, p.Version, p.Location.Path)).ToList();

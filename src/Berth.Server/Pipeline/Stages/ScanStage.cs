@@ -1,4 +1,5 @@
 using Berth.Scanner;
+using Berth.Scanner.Layers;
 using Berth.Scanner.Reports;
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
@@ -10,11 +11,19 @@ using Microsoft.Extensions.Options;
 namespace Berth.Server.Pipeline.Stages;
 
 /// <summary>
-/// Scans the built image (packages from its layers, matched against OSV advisories) and fails the job
-/// as <c>vulnerable</c> when the policy says so. Writes the report and a CycloneDX SBOM beside the job.
+/// Scans the built image through the scanner's one entry point (<see cref="ImageScan"/>) and fails the job as
+/// <c>vulnerable</c> or <c>scan_incomplete</c> when the policy says so, or <c>scan_failed</c> when no verdict is
+/// possible. Writes the report and a CycloneDX SBOM beside the job.
 /// </summary>
 public sealed class ScanStage(
-    DockerEngine engine, HardeningProfile profile, AdvisoryDatabaseProvider databases, IOptions<ScanOptions> options, TimeProvider time, ILogger<ScanStage> logger) : IJobStage
+    DockerEngine engine,
+    HardeningProfile profile,
+    AdvisoryDatabaseProvider databases,
+    LayerCache cache,
+    IOptions<ScanOptions> options,
+    IOptions<BerthOptions> berth,
+    TimeProvider time,
+    ILogger<ScanStage> logger) : IJobStage
 {
     public string Name => "scan";
 
@@ -35,37 +44,52 @@ public sealed class ScanStage(
         {
             Log.ScanDatabaseMissing(logger, context.Job.Id, database.Folder);
             throw new JobFailedException(FailureReasons.ScanFailed,
-                $"no advisory database is installed and Scan:RequireDatabase is set; the operator runs `berth db update` (the server log names the folder under job {context.Job.Id})");
+                $"no advisory database is installed and Scan:RequireDatabase is set; the operator runs `berth db update` or `berth db import` (the server log names the folder under job {context.Job.Id})");
         }
 
-        ScanResult result;
+        var name = profile.ImageTag(context.Job.Id);
+        ScanOutcome outcome;
         try
         {
-            await using var saved = await engine.SaveImageAsync(image, cancellationToken);
-            result = await ImageScanner.ScanAsync(saved, database, cancellationToken);
+            var inspect = await engine.InspectImageAsync(image, cancellationToken)
+                ?? throw new ScanFailedException("the built image is no longer on the engine");
+            var local = scan.ReadLayerDirectories && berth.Value.DockerEndpoint.StartsWith("unix://", StringComparison.Ordinal);
+            var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, local ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
+            var request = new ScanRequest(name, layout, token => engine.SaveImageAsync(image, token));
+            outcome = await new ImageScan(database, cache, time).RunAsync(request, scan.Settings(), cancellationToken);
         }
-        catch (InvalidDataException e)
+        catch (ScanFailedException e)
         {
-            Log.ScanImageUnreadable(logger, context.Job.Id, e);
-            throw new JobFailedException(FailureReasons.ScanFailed, $"the image could not be read for scanning; the server log has the details under job {context.Job.Id}");
+            Log.ScanFailed(logger, context.Job.Id, e.Message, e.InnerException);
+            throw new JobFailedException(FailureReasons.ScanFailed, e.InnerException is null
+                ? e.Message
+                : $"the image could not be read for scanning; the server log has the details under job {context.Job.Id}");
         }
+        var stats = outcome.Stats;
+        Log.Scanned(logger, context.Job.Id, outcome.Result.Packages.Count, stats.Seconds, stats.Reader, stats.LayersRead, stats.LayersFromCache, outcome.Decision.ToString());
 
-        var now = time.GetUtcNow();
-        var policy = scan.Policy();
-        var verdict = policy.Evaluate(result.Findings, DateOnly.FromDateTime(now.UtcDateTime));
-        var info = DatabaseInfo.Of(database, now, scan.MaxDatabaseAgeDays);
-        var report = ScanReport.Create(profile.ImageTag(context.Job.Id), result, verdict, policy, info);
+        var report = outcome.Report;
         await File.WriteAllTextAsync(context.Paths.ScanReport, System.Text.Json.JsonSerializer.Serialize(report, JobJson.Options), cancellationToken);
         await File.WriteAllTextAsync(context.Paths.Sbom,
-            CycloneDx.ToJson(CycloneDx.Create(profile.ImageTag(context.Job.Id), result, verdict.Findings, now, Guid.NewGuid())), cancellationToken);
+            CycloneDx.ToJson(CycloneDx.Create(name, outcome.Result, outcome.Verdict.Findings, time.GetUtcNow(), Guid.NewGuid())), cancellationToken);
 
+        var status = outcome.Decision switch
+        {
+            ScanDecision.Vulnerable => "failed",
+            ScanDecision.Incomplete => "incomplete",
+            _ => "passed",
+        };
         context.Job = context.Job with
         {
-            Scan = new ScanSummary(verdict.Failed ? "failed" : "passed", report.Packages, report.Findings, info.AgeDays, report.Warnings),
+            Scan = new ScanSummary(status, report.Packages, report.Findings, report.Database.AgeDays, report.Warnings,
+                ScanDatabaseSummary.Of(report.Database), report.Incomplete, report.Coverage?.Message),
         };
-        if (verdict.Failed)
+        switch (outcome.Decision)
         {
-            throw new JobFailedException(FailureReasons.Vulnerable, ScanReport.FailureMessage(verdict, policy));
+            case ScanDecision.Vulnerable:
+                throw new JobFailedException(FailureReasons.Vulnerable, outcome.Message!);
+            case ScanDecision.Incomplete:
+                throw new JobFailedException(FailureReasons.ScanIncomplete, outcome.Message!);
         }
     }
 }

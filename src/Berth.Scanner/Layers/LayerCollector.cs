@@ -1,0 +1,132 @@
+using Berth.Scanner.Catalogers;
+using Berth.Scanner.Catalogers.Os;
+
+namespace Berth.Scanner.Layers;
+
+/// <summary>What a layer entry is, as far as a scan cares.</summary>
+public enum EntryKind
+{
+    File,
+    Directory,
+    SymbolicLink,
+    HardLink,
+    Other,
+}
+
+/// <summary>
+/// Turns a layer's entries (from a tar stream or an overlay2 directory, in any order) into a
+/// <see cref="LayerIndex"/>. The one place that decides what is kept, what is refused and why.
+/// </summary>
+internal sealed class LayerCollector(LayerIndex index, ScanBudget budget)
+{
+    private const string WhiteoutPrefix = ".wh.";
+    private const string OpaqueMarker = ".wh..wh..opq";
+
+    /// <summary>os-release and friends are a few hundred bytes; anything larger is ignored like a missing file.</summary>
+    private const long MaxReleaseFileBytes = 64 * 1024;
+
+    /// <summary>A wheel's RECORD lists every installed file (megabytes for large packages); its first 64 KiB say all a scan needs.</summary>
+    private const long MaxRecordPrefixBytes = 64 * 1024;
+
+    public LayerIndex Index => index;
+
+    /// <summary>Handles one entry; <paramref name="open"/> gives its content (called at most once, only for kept files; the caller disposes it).</summary>
+    public async Task AddAsync(string path, EntryKind kind, long size, Func<Stream> open, CancellationToken cancellationToken)
+    {
+        budget.CountEntry();
+        index.Entries++;
+        var slash = path.LastIndexOf('/');
+        var name = path[(slash + 1)..];
+        var dir = slash < 0 ? "" : path[..slash];
+        if (name == OpaqueMarker)
+        {
+            Opaque(dir);
+            return;
+        }
+        if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+        {
+            Delete(dir.Length == 0 ? name[WhiteoutPrefix.Length..] : $"{dir}/{name[WhiteoutPrefix.Length..]}");
+            return;
+        }
+        if (kind != EntryKind.Directory && PackageManagers.IsManager(path))
+        {
+            index.Managers.Add(path);
+        }
+        if (DistroReader.Wants(path))
+        {
+            if (kind == EntryKind.File && size <= MaxReleaseFileBytes && budget.TryTake(size))
+            {
+                index.Files[path] = await ReadAsync(open, size, cancellationToken);
+            }
+            else
+            {
+                Delete(path); // a link (Debian's /etc/os-release is one) or an odd file hides what lower layers had
+            }
+            return;
+        }
+        if (!DefaultCatalogers.Wanted(path))
+        {
+            return;
+        }
+        if (kind == EntryKind.File && path.EndsWith(".dist-info/RECORD", StringComparison.Ordinal))
+        {
+            // Only its presence and first lines matter (a wheel install without METADATA): a prefix is enough.
+            var prefix = Math.Min(size, MaxRecordPrefixBytes);
+            if (budget.TryTake(prefix))
+            {
+                var head = await ReadAsync(open, prefix, cancellationToken);
+                var end = prefix < size ? Array.LastIndexOf(head, (byte)'\n') + 1 : head.Length; // whole lines only
+                index.Files[path] = end > 0 ? head[..end] : head;
+                index.Unreadable.Remove(path);
+            }
+            return;
+        }
+        var cap = DefaultCatalogers.IsOsDatabase(path) || IsLockfile(path) ? budget.Limits.MaxDatabaseBytes : budget.Limits.MaxMetadataBytes;
+        string? refused = kind switch
+        {
+            EntryKind.File when size > cap => $"larger than the {Megabytes(cap)} a package file may have (Scan:MaxFileMb)",
+            EntryKind.File => null,
+            EntryKind.SymbolicLink => "a symbolic link",
+            EntryKind.HardLink => "a hard link",
+            EntryKind.Directory => "a directory",
+            _ => "not a regular file",
+        };
+        if (refused is null && !budget.TryTake(size))
+        {
+            refused = $"over the {Megabytes(budget.Limits.MaxTotalBytes)} a scan reads in all (Scan:MaxTotalMb)";
+        }
+        if (refused is null)
+        {
+            index.Files[path] = await ReadAsync(open, size, cancellationToken);
+            index.Unreadable.Remove(path);
+        }
+        else
+        {
+            index.Files.Remove(path);
+            index.Unreadable[path] = refused;
+        }
+    }
+
+    public void Opaque(string directory) => index.Opaque.Add(directory);
+
+    private static bool IsLockfile(string path) =>
+        path.EndsWith("package-lock.json", StringComparison.Ordinal) || path.EndsWith("npm-shrinkwrap.json", StringComparison.Ordinal);
+
+    public void Delete(string path)
+    {
+        index.Files.Remove(path);
+        index.Unreadable.Remove(path);
+        index.Deleted.Add(path);
+    }
+
+    private static string Megabytes(long bytes) => bytes >= 1024 * 1024 ? $"{bytes / (1024 * 1024)} MiB" : $"{bytes} bytes";
+
+    /// <summary>Exactly the declared size: a stream that holds more or less is cut or refused.</summary>
+    private static async Task<byte[]> ReadAsync(Func<Stream> open, long size, CancellationToken cancellationToken)
+    {
+        var stream = open(); // the caller owns (and disposes) what it opened
+        var bytes = new byte[size];
+        var read = await stream.ReadAtLeastAsync(bytes, bytes.Length, throwOnEndOfStream: false, cancellationToken);
+        return read == bytes.Length ? bytes : bytes[..read];
+    }
+}

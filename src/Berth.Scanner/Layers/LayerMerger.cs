@@ -1,0 +1,63 @@
+namespace Berth.Scanner.Layers;
+
+/// <summary>A wanted path that the image holds in a form a scan cannot read.</summary>
+public sealed record UnreadableFile(string Path, string Layer, string Reason);
+
+/// <summary>The image's final filesystem as far as a scan cares: the layers applied in order, whiteouts honoured.</summary>
+public sealed record MergedImage(ImageFiles Files, IReadOnlyList<UnreadableFile> Unreadable, IReadOnlySet<string> Managers);
+
+/// <summary>Applies layer indexes bottom to top.</summary>
+public static class LayerMerger
+{
+    public static MergedImage Merge(IEnumerable<LayerIndex> layers)
+    {
+        var files = new Dictionary<string, ImageFile>(StringComparer.Ordinal);
+        var unreadable = new Dictionary<string, UnreadableFile>(StringComparer.Ordinal);
+        var managers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var layer in layers)
+        {
+            foreach (var dir in layer.Opaque)
+            {
+                RemoveUnder(files, dir);
+                RemoveUnder(unreadable, dir);
+                RemoveUnder(managers, dir);
+            }
+            foreach (var path in layer.Deleted)
+            {
+                files.Remove(path);
+                unreadable.Remove(path);
+                managers.Remove(path);
+                RemoveUnder(files, path);
+                RemoveUnder(unreadable, path);
+                RemoveUnder(managers, path);
+            }
+            foreach (var (path, content) in layer.Files)
+            {
+                files[path] = new ImageFile(path, layer.Layer, content);
+                unreadable.Remove(path);
+            }
+            foreach (var (path, reason) in layer.Unreadable)
+            {
+                files.Remove(path);
+                unreadable[path] = new UnreadableFile(path, layer.Layer, reason);
+            }
+            managers.UnionWith(layer.Managers);
+        }
+        return new MergedImage(new ImageFiles(files), unreadable.Values.OrderBy(u => u.Path, StringComparer.Ordinal).ToList(), managers);
+    }
+
+    private static void RemoveUnder<T>(Dictionary<string, T> map, string directory)
+    {
+        var prefix = directory.Length == 0 ? "" : directory + "/";
+        foreach (var key in map.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
+        {
+            map.Remove(key);
+        }
+    }
+
+    private static void RemoveUnder(HashSet<string> set, string directory)
+    {
+        var prefix = directory.Length == 0 ? "" : directory + "/";
+        set.RemoveWhere(k => k.StartsWith(prefix, StringComparison.Ordinal));
+    }
+}
