@@ -90,6 +90,39 @@ public sealed class BerthCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Scan_Sarif_IsOneRunWithTheAdvisoryAsARule()
+    {
+        var (exit, output, _) = await RunAsync("scan", VulnerableImage, "--db", VulnDb, "--format", "sarif");
+
+        Assert.Equal(BerthCommands.PolicyFailed, exit);
+        var run = Assert.Single(JsonDocument.Parse(output).RootElement.GetProperty("runs").EnumerateArray());
+        Assert.Equal("Berth", run.GetProperty("tool").GetProperty("driver").GetProperty("name").GetString());
+        var result = run.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("ruleId").GetString() == "PYSEC-2023-192");
+        Assert.Equal("error", result.GetProperty("level").GetString());
+        Assert.Equal("usr/lib/python3/site-packages/urllib3-1.26.16.dist-info/METADATA",
+            result.GetProperty("locations")[0].GetProperty("physicalLocation").GetProperty("artifactLocation").GetProperty("uri").GetString());
+    }
+
+    [Fact]
+    public async Task Scan_NoDatabaseYet_InstallsTheBundledSnapshotAndFindsTheAdvisory()
+    {
+        var root = Directory.CreateTempSubdirectory("berth-cli-fresh-").FullName;
+        try
+        {
+            var (exit, _, error) = await RunAsync("scan", VulnerableImage, "--db", Path.Combine(root, "vulndb"));
+
+            Assert.Equal(BerthCommands.PolicyFailed, exit);
+            Assert.Contains("installed the bundled advisory snapshot", error, StringComparison.Ordinal);
+            Assert.Contains("PYSEC-2023-192 (high) in urllib3 1.26.16", error, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(root, "vulndb", "berth-db.json")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Scan_CleanImage_Exits0()
     {
         var (exit, output, _) = await RunAsync("scan", "busybox:latest", "--db", VulnDb);
@@ -108,5 +141,77 @@ public sealed class BerthCommandsTests : IAsyncLifetime
         var (exit, _, error) = await RunAsync(args);
         Assert.Equal(BerthCommands.Error, exit);
         Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+}
+
+/// <summary>`berth db import` and the bundled default, as an air-gapped site would use them.</summary>
+public sealed class DatabaseCommandsTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("berth-cli-db-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static string Bundled(params string[] parts)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Berth.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        return Path.Combine([dir.FullName, "src", "Berth.Scanner", "Advisories", "Bundled", .. parts]);
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await BerthCommands.RunAsync(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Import_AnOsvZip_InstallsItWithItsSourceAndAge()
+    {
+        var db = Path.Combine(_root, "vulndb");
+
+        var (exit, output, error) = await RunAsync("db", "import", Bundled("PyPI", "all.zip"), "--db", db);
+
+        Assert.True(exit == BerthCommands.Pass, error);
+        Assert.Contains("PyPI: 2661 records", output, StringComparison.Ordinal);
+        Assert.Contains("installed import:all.zip", output, StringComparison.Ordinal);
+        var loaded = Berth.Scanner.Advisories.AdvisoryDatabase.Load(db);
+        Assert.Equal(2661, loaded.Records);
+        Assert.Equal("import:all.zip", loaded.Metadata.Source);
+        Assert.Equal(2024, loaded.Metadata.DataAsOf?.Year); // the newest record's modified date, not the import time
+    }
+
+    [Fact]
+    public async Task Import_AFolderOfExports_InstallsEveryEcosystem_AndABrokenOneLeavesItAsItWas()
+    {
+        var db = Path.Combine(_root, "vulndb");
+        var (exit, output, _) = await RunAsync("db", "import", Bundled(), "--db", db);
+        Assert.Equal(BerthCommands.Pass, exit);
+        Assert.Contains("Debian: 8640 records", output, StringComparison.Ordinal);
+        Assert.Contains("Go: 4291 records", output, StringComparison.Ordinal);
+
+        var broken = Path.Combine(_root, "broken.zip");
+        await File.WriteAllTextAsync(broken, "not a zip");
+        var (failed, _, error) = await RunAsync("db", "import", broken, "--db", db);
+
+        Assert.Equal(BerthCommands.Error, failed);
+        Assert.Contains("the database was not changed", error, StringComparison.Ordinal);
+        Assert.Equal(18_071, Berth.Scanner.Advisories.AdvisoryDatabase.Load(db).Records);
+        Assert.Empty(Directory.GetDirectories(_root, ".vulndb.*")); // no staging folder left behind
+    }
+
+    [Theory]
+    [InlineData("/nonexistent/berth-export.zip")]
+    [InlineData("")]
+    public async Task Import_NothingThere_Exits2(string source)
+    {
+        var (exit, _, error) = await RunAsync("db", "import", source, "--db", Path.Combine(_root, "vulndb"));
+        Assert.Equal(BerthCommands.Error, exit);
+        Assert.False(string.IsNullOrWhiteSpace(error));
+        Assert.False(Directory.Exists(Path.Combine(_root, "vulndb")));
     }
 }

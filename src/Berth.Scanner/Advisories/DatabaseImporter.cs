@@ -13,6 +13,10 @@ public sealed class DatabaseImporter(TimeProvider time)
 {
     public async Task<InstallResult> ImportAsync(string folder, string source, CancellationToken cancellationToken)
     {
+        if (string.IsNullOrWhiteSpace(source) || source.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new FileNotFoundException("name an OSV export: a .zip of OSV records or a folder of them");
+        }
         var from = Path.GetFullPath(source);
         var name = Path.GetFileName(from.TrimEnd('/'));
         if (!File.Exists(from) && !Directory.Exists(from))

@@ -1,0 +1,89 @@
+using System.Formats.Tar;
+using System.Text;
+using Berth.Scanner;
+using Berth.Scanner.Advisories;
+using Berth.Scanner.Layers;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Berth.Cli.Tests;
+
+/// <summary>
+/// The scanner's two ways into a real image on the local engine — its overlay2 layer directories and the
+/// saved-image stream — see the same filesystem: whiteouts and opaque directories honoured by both, and the
+/// per-layer cache gives it back without reading.
+/// </summary>
+public sealed class LayerReadersTests : IAsyncLifetime
+{
+    private const string Image = "berth-cli-test/whiteouts:1";
+    private readonly DockerClient _docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
+    private readonly string _cache = Directory.CreateTempSubdirectory("berth-cli-cache-").FullName;
+
+    public async Task InitializeAsync()
+    {
+        const string dockerfile =
+            "FROM busybox:latest\n" +
+            "RUN mkdir -p /var/lib/dpkg /usr/lib/python3/site-packages/gone-1.dist-info /opt/a/node_modules/old && " +
+            "printf 'Package: a\\nStatus: install ok installed\\nVersion: 1\\n\\n' > /var/lib/dpkg/status && " +
+            "printf 'Name: gone\\nVersion: 1\\n' > /usr/lib/python3/site-packages/gone-1.dist-info/METADATA && " +
+            "echo '{\"name\":\"old\",\"version\":\"1.0.0\"}' > /opt/a/node_modules/old/package.json\n" +
+            "RUN rm -rf /usr/lib/python3/site-packages/gone-1.dist-info /opt/a && mkdir -p /opt/a/node_modules/new && " +
+            "echo '{\"name\":\"new\",\"version\":\"2.0.0\"}' > /opt/a/node_modules/new/package.json && " +
+            "printf 'Package: b\\nStatus: install ok installed\\nVersion: 2\\n\\n' >> /var/lib/dpkg/status\n";
+        var context = new MemoryStream();
+        using (var tar = new TarWriter(context, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "Dockerfile") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(dockerfile)) });
+        }
+        context.Position = 0;
+        await _docker.Images.BuildImageFromDockerfileAsync(
+            new ImageBuildParameters { Tags = [Image], NetworkMode = "none", ForceRemove = true },
+            context, null, null, new Progress<JSONMessage>(), CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _docker.Images.DeleteImageAsync(Image, new ImageDeleteParameters { Force = true });
+        _docker.Dispose();
+        Directory.Delete(_cache, recursive: true);
+    }
+
+    private async Task<ScanOutcome> ScanAsync(bool directories, LayerCache? cache)
+    {
+        var inspect = await _docker.Images.InspectImageAsync(Image);
+        var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, directories ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
+        var request = new ScanRequest(Image, layout, async token => new EndTolerantStream(await _docker.Images.SaveImageAsync(inspect.ID, token)));
+        return await new ImageScan(AdvisoryDatabase.Empty("none"), cache, TimeProvider.System).RunAsync(request, ScanSettings.Default, CancellationToken.None);
+    }
+
+    private static List<string> Packages(ScanOutcome outcome) =>
+        outcome.Result.Packages.Select(p => $"{p.Type} {p.Name} {p.Version} {p.Location.Layer} {p.Location.Path}").Order(StringComparer.Ordinal).ToList();
+
+    [Fact]
+    public async Task LayerDirectoriesAndSavedStream_SeeTheSameFilesystem()
+    {
+        var stream = await ScanAsync(directories: false, cache: null);
+        var layers = await ScanAsync(directories: true, cache: null);
+
+        Assert.Equal("stream", stream.Stats.Reader);
+        Assert.Equal("layers", layers.Stats.Reader);
+        Assert.Equal(["a", "b", "new"], layers.Result.Packages.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(Packages(stream), Packages(layers));
+        Assert.Empty(layers.Result.Problems);
+    }
+
+    [Fact]
+    public async Task Cache_SecondScanReadsNothing_AndGivesTheSameResult()
+    {
+        var cache = new LayerCache(_cache, 64L << 20, TimeProvider.System);
+        var first = await ScanAsync(directories: true, cache);
+        var second = await ScanAsync(directories: true, cache);
+
+        Assert.Equal("layers", first.Stats.Reader);
+        Assert.Equal("cache", second.Stats.Reader);
+        Assert.Equal(0, second.Stats.LayersRead);
+        Assert.Equal(first.Stats.LayersRead, second.Stats.LayersFromCache);
+        Assert.Equal(Packages(first), Packages(second));
+        Assert.True(cache.Hits >= first.Stats.LayersRead);
+    }
+}
