@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Berth.Scanner.Reports;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Http;
@@ -33,7 +34,7 @@ public static partial class JobEndpoints
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
         jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text");
-        jobs.MapGet("/{id}/report", Report).WithSummary("Lint findings and every scan finding (advisory, package, versions, severity, where found)");
+        jobs.MapGet("/{id}/report", Report).WithSummary("Lint findings and every scan finding (advisory, package, versions, severity, where found); ?format=sarif gives SARIF 2.1.0, ?format=cyclonedx the SBOM with vulnerabilities");
         jobs.MapGet("/{id}/sbom", Sbom).WithSummary("CycloneDX 1.5 JSON SBOM of the job's image");
         jobs.MapPost("/{id}/cancel", Cancel).WithSummary("Cancel a queued or active job");
         jobs.MapDelete("/{id}", Delete).WithSummary("Delete a finished job and its files");
@@ -100,20 +101,38 @@ public static partial class JobEndpoints
         return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
     }
 
-    internal static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> Report(
-        string id, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+    internal static async Task<Results<Ok<JsonObject>, ContentHttpResult, ProblemHttpResult>> Report(
+        string id, string? format, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
     {
+        if (format is not (null or "json" or "sarif" or "cyclonedx"))
+        {
+            return TypedResults.Problem("format is json (the default), sarif or cyclonedx", statusCode: 400, title: "Unknown report format");
+        }
         if (await Find(id, http, store, cancellationToken) is not { } job)
         {
             return NotFound(id);
         }
-        var path = JobPaths.For(options.Value.JobsRoot, id).ScanReport;
+        var paths = JobPaths.For(options.Value.JobsRoot, id);
+        if (format is "sarif" or "cyclonedx")
+        {
+            if (!File.Exists(paths.ScanReport) || !File.Exists(paths.Sbom))
+            {
+                var why = job.Scan?.Status == "skipped" ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
+                return TypedResults.Problem($"job {id} has no scan report: {why}", statusCode: 404, title: "No scan report");
+            }
+            if (format == "cyclonedx")
+            {
+                return TypedResults.Text(await File.ReadAllTextAsync(paths.Sbom, cancellationToken), "application/vnd.cyclonedx+json; version=1.5");
+            }
+            var scan = JsonSerializer.Deserialize<ScanReport>(await File.ReadAllTextAsync(paths.ScanReport, cancellationToken), JobJson.Options)!;
+            return TypedResults.Text(Sarif.ToJson(scan), "application/sarif+json");
+        }
         var report = new JsonObject
         {
             ["jobId"] = job.Id,
             ["status"] = job.Status.ToWire(),
             ["lint"] = JsonSerializer.SerializeToNode(job.Lint, JobJson.Options),
-            ["scan"] = File.Exists(path) ? JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken)) : null,
+            ["scan"] = File.Exists(paths.ScanReport) ? JsonNode.Parse(await File.ReadAllTextAsync(paths.ScanReport, cancellationToken)) : null,
         };
         return TypedResults.Ok(report);
     }

@@ -41,6 +41,16 @@ public sealed class ScanTests(BerthFixture fixture)
         Assert.Equal($"{SitePackages}/urllib3-1.26.16.dist-info/METADATA", finding.GetProperty("location").GetProperty("path").GetString());
         Assert.StartsWith("sha256:", finding.GetProperty("location").GetProperty("layer").GetString(), StringComparison.Ordinal);
         Assert.NotEmpty(report.GetProperty("lint").EnumerateArray());
+
+        using var sarif = await fixture.Api.Client.GetAsync(new Uri($"/api/v1/jobs/{job.Id}/report?format=sarif", UriKind.Relative));
+        Assert.Equal("application/sarif+json", sarif.Content.Headers.ContentType?.MediaType);
+        var run = JsonDocument.Parse(await sarif.Content.ReadAsStringAsync()).RootElement.GetProperty("runs")[0];
+        Assert.Contains("PYSEC-2023-192", run.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("ruleId").GetString()));
+        using var bom = await fixture.Api.Client.GetAsync(new Uri($"/api/v1/jobs/{job.Id}/report?format=cyclonedx", UriKind.Relative));
+        Assert.Contains("PYSEC-2023-192", JsonDocument.Parse(await bom.Content.ReadAsStringAsync()).RootElement
+            .GetProperty("vulnerabilities").EnumerateArray().Select(v => v.GetProperty("id").GetString()));
+        using var unknown = await fixture.Api.Client.GetAsync(new Uri($"/api/v1/jobs/{job.Id}/report?format=xml", UriKind.Relative));
+        await ProblemAsync(unknown, HttpStatusCode.BadRequest);
     }
 
     [Fact]
