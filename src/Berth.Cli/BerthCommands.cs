@@ -38,11 +38,14 @@ public static class BerthCommands
         var incompleteFails = new Option<bool>("--incomplete-fails") { Description = "A package database that cannot be read fails", DefaultValueFactory = _ => defaults.IncompleteFails };
         var uncoveredFails = new Option<bool>("--uncovered-release-fails") { Description = "An OS release the database does not cover fails", DefaultValueFactory = _ => defaults.UncoveredReleaseFails };
         var timeout = new Option<int>("--timeout") { Description = "Seconds the scan may take", DefaultValueFactory = _ => (int)defaults.Timeout.TotalSeconds };
+        var secrets = new Option<string>("--secrets") { Description = "Secrets in the image's own layers: fail, warn or off", DefaultValueFactory = _ => "warn" };
+        secrets.AcceptOnlyFromAmong("fail", "warn", "off");
+        var bases = new Option<string[]>("--base") { Description = "A base image whose layers are not searched for secrets (repeat)", AllowMultipleArgumentsPerToken = true };
         var cacheDir = new Option<string?>("--cache") { Description = "Folder for the per-layer cache (default: none)" };
         var docker = new Option<string>("--docker") { Description = "Docker Engine endpoint", DefaultValueFactory = _ => "unix:///var/run/docker.sock" };
         var scan = new Command("scan", "Scan a local image for known vulnerabilities")
         {
-            image, format, failOn, ignoreUnfixed, unknownFails, incompleteFails, uncoveredFails, timeout, cacheDir, docker, db,
+            image, format, failOn, ignoreUnfixed, unknownFails, incompleteFails, uncoveredFails, timeout, secrets, bases, cacheDir, docker, db,
         };
 
         var baseUrl = new Option<string>("--base-url") { Description = "Where <Ecosystem>/all.zip are served", DefaultValueFactory = _ => DatabaseUpdater.DefaultBaseUrl.ToString() };
@@ -69,9 +72,10 @@ public static class BerthCommands
                 IncompleteFails = result.GetValue(incompleteFails),
                 UncoveredReleaseFails = result.GetValue(uncoveredFails),
                 Timeout = TimeSpan.FromSeconds(result.GetValue(timeout)),
+                Secrets = result.GetValue(secrets) switch { "fail" => SecretsMode.Fail, "off" => SecretsMode.Off, _ => SecretsMode.Warn },
             };
             return await ScanAsync(result.GetValue(image)!, result.GetValue(format)!, settings, DbFolder(result.GetValue(db)),
-                result.GetValue(cacheDir), result.GetValue(docker)!, stdout, stderr, cancellationToken);
+                result.GetValue(cacheDir), result.GetValue(bases) ?? [], result.GetValue(docker)!, stdout, stderr, cancellationToken);
         });
         update.SetAction(async (result, cancellationToken) =>
         {
@@ -101,7 +105,7 @@ public static class BerthCommands
     private static string DbFolder(string? given) =>
         given ?? Environment.GetEnvironmentVariable("BERTH_VULNDB") ?? "/var/lib/berth/vulndb";
 
-    private static async Task<int> ScanAsync(string image, string format, ScanSettings settings, string dbFolder, string? cacheDir, string dockerEndpoint,
+    private static async Task<int> ScanAsync(string image, string format, ScanSettings settings, string dbFolder, string? cacheDir, string[] bases, string dockerEndpoint,
         TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         try
@@ -115,7 +119,12 @@ public static class BerthCommands
             var inspect = await client.Images.InspectImageAsync(image, cancellationToken);
             var local = dockerEndpoint.StartsWith("unix://", StringComparison.Ordinal);
             var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, local ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
-            var request = new ScanRequest(image, layout, async token => new EndTolerantStream(await client.Images.SaveImageAsync(inspect.ID, token)));
+            var baseLayers = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var baseImage in bases)
+            {
+                baseLayers.UnionWith((await client.Images.InspectImageAsync(baseImage, cancellationToken)).RootFS?.Layers ?? []);
+            }
+            var request = new ScanRequest(image, layout, async token => new EndTolerantStream(await client.Images.SaveImageAsync(inspect.ID, token)), baseLayers);
             var cache = cacheDir is null ? null : new LayerCache(cacheDir, 256L * 1024 * 1024, TimeProvider.System);
             var outcome = await new ImageScan(database, cache, TimeProvider.System).RunAsync(request, settings, cancellationToken);
             var report = outcome.Report;
@@ -133,6 +142,10 @@ public static class BerthCommands
                 default:
                     await TableWriter.WriteAsync(report, stdout);
                     break;
+            }
+            foreach (var secret in outcome.Result.SecretsFound)
+            {
+                await stderr.WriteLineAsync($"secret: {secret.RuleId} ({secret.Severity}) at {secret.Location.Path}:{secret.Line}: {secret.Masked}");
             }
             foreach (var problem in report.Incomplete)
             {

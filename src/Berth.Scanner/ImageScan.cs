@@ -16,10 +16,19 @@ public sealed record ScanSettings(
     bool IncompleteFails,
     bool UncoveredReleaseFails,
     int MaxDatabaseAgeDays,
-    TimeSpan Timeout)
+    TimeSpan Timeout,
+    SecretsMode Secrets = SecretsMode.Warn)
 {
     public static readonly ScanSettings Default = new(ScanPolicy.Default, ScanLimits.Default,
         IncompleteFails: true, UncoveredReleaseFails: false, MaxDatabaseAgeDays: 7, Timeout: TimeSpan.FromSeconds(120));
+}
+
+/// <summary>What secrets found in an image's own layers do: fail the scan, warn (the default), or nothing (not searched).</summary>
+public enum SecretsMode
+{
+    Off,
+    Warn,
+    Fail,
 }
 
 /// <summary>
@@ -48,8 +57,15 @@ public sealed record ImageLayout(IReadOnlyList<string> DiffIds, IReadOnlyList<st
     }
 }
 
-/// <summary>One image to scan: its name for the report, its layout, and how to get its saved-image stream.</summary>
-public sealed record ScanRequest(string Image, ImageLayout Layout, Func<CancellationToken, Task<Stream>> OpenSavedImage);
+/// <summary>
+/// One image to scan: its name for the report, its layout, and how to get its saved-image stream.
+/// <see cref="BaseLayers"/>: diff ids of base images the job did not write (not searched for secrets);
+/// null or empty: every layer is the image's own.
+/// </summary>
+public sealed record ScanRequest(string Image, ImageLayout Layout, Func<CancellationToken, Task<Stream>> OpenSavedImage, IReadOnlySet<string>? BaseLayers = null)
+{
+    public bool IsOwnLayer(string diffId) => BaseLayers is null || !BaseLayers.Contains(diffId);
+}
 
 /// <summary>What decided the outcome. Only <see cref="Passed"/> lets a job go on.</summary>
 public enum ScanDecision
@@ -57,6 +73,7 @@ public enum ScanDecision
     Passed,
     Vulnerable,
     Incomplete,
+    SecretsFound,
 }
 
 /// <summary>How the layers were read: <c>cache</c> (every layer known), <c>layers</c> (engine layer directories) or <c>stream</c> (saved image).</summary>
@@ -89,14 +106,26 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
             int read;
             try
             {
-                (layers, reader, read) = await ReadLayersAsync(request, budget, linked.Token);
+                (layers, reader, read) = await ReadLayersAsync(request, settings.Secrets != SecretsMode.Off, budget, linked.Token);
             }
             catch (ScanBudgetExceededException e)
             {
                 (layers, reader, read) = ([], "stopped", 0);
                 problems.Add($"the scan stopped: {e.Message}");
             }
-            var result = ImageScanner.Scan(LayerMerger.Merge(layers), database, problems);
+            var secrets = settings.Secrets == SecretsMode.Off ? [] : layers
+                .Where(l => request.IsOwnLayer(l.Layer))
+                .SelectMany(l => l.Secrets.Select(s => new ImageSecret(s.RuleId, s.Title, s.Severity, new Packages.FileLocation(l.Layer, "/" + s.Path), s.Line, s.Masked)))
+                .ToList();
+            var result = ImageScanner.Scan(LayerMerger.Merge(layers), database, problems) with { Secrets = secrets };
+            if (secrets.Count > 0 && settings.Secrets == SecretsMode.Warn)
+            {
+                result = result with { Warnings = [.. result.Warnings, SecretsMessage(secrets)] };
+            }
+            if (budget.SecretsTruncated)
+            {
+                result = result with { Warnings = [.. result.Warnings, $"the secret search stopped after {settings.Limits.MaxSecretBytes / (1024 * 1024)} MiB of text: later files were not searched"] };
+            }
             var stats = new ScanStats(reader, read, layers.Count - read, time.GetElapsedTime(started).TotalSeconds);
             return Decide(request.Image, result, settings, stats);
         }
@@ -121,16 +150,24 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
             : result.Problems.Count > 0 && settings.IncompleteFails
                 ? (ScanDecision.Incomplete, $"the scan is incomplete: {string.Join("; ", result.Problems.Take(3))}{More(result.Problems.Count)} (Scan:IncompleteFails)")
             : uncoveredFails ? (ScanDecision.Incomplete, $"{result.Coverage!.Message} (Scan:UncoveredReleaseFails)")
+            : result.SecretsFound.Count > 0 && settings.Secrets == SecretsMode.Fail ? (ScanDecision.SecretsFound, $"{SecretsMessage(result.SecretsFound)} (Scan:Secrets=fail)")
             : (ScanDecision.Passed, (string?)null);
         return new ScanOutcome(result, verdict, report, decision, message, stats);
     }
 
     private static string More(int count) => count > 3 ? $"; and {count - 3} more" : "";
 
-    private async Task<(IReadOnlyList<LayerIndex> Layers, string Reader, int Read)> ReadLayersAsync(ScanRequest request, ScanBudget budget, CancellationToken cancellationToken)
+    /// <summary>One line: how many secrets, and the first three by rule, place and masked value.</summary>
+    public static string SecretsMessage(IReadOnlyList<ImageSecret> secrets) =>
+        $"{secrets.Count} secret(s) in the image's own layers: " +
+        string.Join("; ", secrets.Take(3).Select(s => $"{s.RuleId} at {s.Location.Path}:{s.Line} ({s.Masked}, layer {ImageScanner.Short(s.Location.Layer)})")) + More(secrets.Count);
+
+    private async Task<(IReadOnlyList<LayerIndex> Layers, string Reader, int Read)> ReadLayersAsync(
+        ScanRequest request, bool secrets, ScanBudget budget, CancellationToken cancellationToken)
     {
         var ids = request.Layout.DiffIds;
-        var layers = ids.Select(id => cache?.TryGet(id)).ToArray();
+        bool NeedsSecrets(string id) => secrets && request.IsOwnLayer(id);
+        var layers = ids.Select(id => cache?.TryGet(id) is { } hit && (hit.SecretsScanned || !NeedsSecrets(id)) ? hit : null).ToArray();
         if (ids.Count > 0 && layers.All(l => l is not null))
         {
             return (layers!, "cache", 0);
@@ -144,7 +181,7 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
                 {
                     if (layers[i] is null)
                     {
-                        layers[i] = await LayerDirectoryReader.ReadAsync(dirs[i], ids[i], budget, cancellationToken);
+                        layers[i] = await LayerDirectoryReader.ReadAsync(dirs[i], ids[i], budget, NeedsSecrets(ids[i]), cancellationToken);
                         cache?.Put(layers[i]!);
                         read++;
                     }
@@ -156,8 +193,9 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
                 // A layer directory went away or cannot be opened safely: the saved-image stream is the fallback.
             }
         }
+        // The stream names its layers only at its end: every layer is searched, base layers' secrets are dropped later.
         await using var saved = await request.OpenSavedImage(cancellationToken);
-        var streamed = await SavedImageReader.ReadLayersAsync(saved, new ScanBudget(budget.Limits), cancellationToken);
+        var streamed = await SavedImageReader.ReadLayersAsync(saved, new ScanBudget(budget.Limits), cancellationToken, secrets);
         foreach (var layer in streamed)
         {
             cache?.Put(layer);

@@ -19,10 +19,16 @@ public sealed record ScanResult(
     IReadOnlyList<Finding> Findings,
     IReadOnlyList<string> Warnings,
     IReadOnlyList<string>? Incomplete = null,
-    ReleaseCoverage? Coverage = null)
+    ReleaseCoverage? Coverage = null,
+    IReadOnlyList<ImageSecret>? Secrets = null)
 {
     public IReadOnlyList<string> Problems => Incomplete ?? [];
+
+    public IReadOnlyList<ImageSecret> SecretsFound => Secrets ?? [];
 }
+
+/// <summary>A secret in a file one of the image's own layers added: rule, severity, where (layer, path, line), the value masked.</summary>
+public sealed record ImageSecret(string RuleId, string Title, string Severity, FileLocation Location, int Line, string Masked);
 
 /// <summary>Merged layers → packages → advisories: the pure part of a scan.</summary>
 public static class ImageScanner

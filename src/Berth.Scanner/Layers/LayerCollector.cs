@@ -1,5 +1,6 @@
 using Berth.Scanner.Catalogers;
 using Berth.Scanner.Catalogers.Os;
+using Berth.Scanner.Secrets;
 
 namespace Berth.Scanner.Layers;
 
@@ -17,7 +18,7 @@ public enum EntryKind
 /// Turns a layer's entries (from a tar stream or an overlay2 directory, in any order) into a
 /// <see cref="LayerIndex"/>. The one place that decides what is kept, what is refused and why.
 /// </summary>
-internal sealed class LayerCollector(LayerIndex index, ScanBudget budget)
+internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool secrets)
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
@@ -66,6 +67,10 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget)
         }
         if (!DefaultCatalogers.Wanted(path))
         {
+            if (secrets && kind == EntryKind.File)
+            {
+                await SearchSecretsAsync(path, size, null, open, cancellationToken);
+            }
             return;
         }
         if (kind == EntryKind.File && path.EndsWith(".dist-info/RECORD", StringComparison.Ordinal))
@@ -97,8 +102,13 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget)
         }
         if (refused is null)
         {
-            index.Files[path] = await ReadAsync(open, size, cancellationToken);
+            var content = await ReadAsync(open, size, cancellationToken);
+            index.Files[path] = content;
             index.Unreadable.Remove(path);
+            if (secrets)
+            {
+                await SearchSecretsAsync(path, size, content, open, cancellationToken);
+            }
         }
         else
         {
@@ -108,6 +118,24 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget)
     }
 
     public void Opaque(string directory) => index.Opaque.Add(directory);
+
+    /// <summary>Searches one file for secrets (text files up to 1 MiB, within the scan's secret budget); the bytes are not kept.</summary>
+    private async Task SearchSecretsAsync(string path, long size, byte[]? content, Func<Stream> open, CancellationToken cancellationToken)
+    {
+        if (!SecretScanner.Wants(path, size) || (content is null && !budget.TryTakeSecretBytes(size)))
+        {
+            return;
+        }
+        content ??= await ReadAsync(open, size, cancellationToken);
+        if (SecretScanner.LooksBinary(content.AsSpan(0, (int)Math.Min(content.Length, SecretScanner.BinaryProbeLength))))
+        {
+            return;
+        }
+        foreach (var match in SecretScanner.Scan(path, content))
+        {
+            index.Secrets.Add(new LayerSecret(path, match.RuleId, match.Title, match.Severity, match.Line, match.Masked));
+        }
+    }
 
     private static bool IsLockfile(string path) =>
         path.EndsWith("package-lock.json", StringComparison.Ordinal) || path.EndsWith("npm-shrinkwrap.json", StringComparison.Ordinal);

@@ -18,10 +18,10 @@ public static class LayerDirectoryReader
     /// <summary>True when this host can read layer directories safely (openat2 exists).</summary>
     public static bool IsSupported => Supported.Value;
 
-    public static async Task<LayerIndex> ReadAsync(string directory, string diffId, ScanBudget budget, CancellationToken cancellationToken)
+    public static async Task<LayerIndex> ReadAsync(string directory, string diffId, ScanBudget budget, bool secrets, CancellationToken cancellationToken)
     {
         using var root = LinuxFiles.OpenDirectory(directory);
-        var collector = new LayerCollector(new LayerIndex { Layer = diffId }, budget);
+        var collector = new LayerCollector(new LayerIndex { Layer = diffId, SecretsScanned = secrets }, budget, secrets);
         var options = new EnumerationOptions
         {
             RecurseSubdirectories = true,

@@ -30,9 +30,18 @@ public sealed class LayerIndex
 
     public long Entries { get; set; }
 
+    /// <summary>True when this layer's files were searched for secrets (only layers a job added are).</summary>
+    public bool SecretsScanned { get; set; }
+
+    /// <summary>Secrets found in this layer's files, masked.</summary>
+    public List<LayerSecret> Secrets { get; set; } = [];
+
     /// <summary>Approximate bytes this index takes (kept file contents), for the cache's size cap.</summary>
     public long Size => Files.Values.Sum(f => (long)f.Length) + (Files.Count + Unreadable.Count + Deleted.Count) * 64L;
 }
+
+/// <summary>A secret found in a layer: the rule, where (path, 1-based line), and the value masked.</summary>
+public sealed record LayerSecret(string Path, string RuleId, string Title, string Severity, int Line, string Masked);
 
 /// <summary>The package managers whose presence means a package database should exist beside them.</summary>
 public static class PackageManagers

@@ -13,8 +13,8 @@ namespace Berth.Scanner.Layers;
 /// </summary>
 public static class SavedImageReader
 {
-    /// <summary>Layer indexes bottom to top, named by diff id when the image config gives them.</summary>
-    public static async Task<IReadOnlyList<LayerIndex>> ReadLayersAsync(Stream savedImage, ScanBudget budget, CancellationToken cancellationToken)
+    /// <summary>Layer indexes bottom to top, named by diff id when the image config gives them; with <paramref name="secrets"/>, every layer's files are searched for secrets.</summary>
+    public static async Task<IReadOnlyList<LayerIndex>> ReadLayersAsync(Stream savedImage, ScanBudget budget, CancellationToken cancellationToken, bool secrets = false)
     {
         var layers = new Dictionary<string, LayerIndex>(StringComparer.Ordinal);
         var jsonFiles = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -32,7 +32,7 @@ public static class SavedImageReader
             }
             else if (name.EndsWith("/layer.tar", StringComparison.Ordinal) || name.StartsWith("blobs/", StringComparison.Ordinal))
             {
-                var layer = await TryReadLayerAsync(name, entry.DataStream, budget, cancellationToken);
+                var layer = await TryReadLayerAsync(name, entry.DataStream, budget, secrets, cancellationToken);
                 if (layer is not null)
                 {
                     layers[name] = layer;
@@ -91,7 +91,7 @@ public static class SavedImageReader
         throw new InvalidDataException($"the saved image has no manifest.json ({layers.Count} layers seen)");
     }
 
-    private static async Task<LayerIndex?> TryReadLayerAsync(string name, Stream data, ScanBudget budget, CancellationToken cancellationToken)
+    private static async Task<LayerIndex?> TryReadLayerAsync(string name, Stream data, ScanBudget budget, bool secrets, CancellationToken cancellationToken)
     {
         var buffered = new BufferedStream(data, 64 * 1024);
         var head = new byte[512];
@@ -107,7 +107,7 @@ public static class SavedImageReader
             return null;
         }
 
-        var collector = new LayerCollector(new LayerIndex { Layer = name }, budget);
+        var collector = new LayerCollector(new LayerIndex { Layer = name, SecretsScanned = secrets }, budget, secrets);
         using var tar = new TarReader(payload, leaveOpen: true);
         while (await tar.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
         {

@@ -70,7 +70,8 @@ public sealed record ScanReport(
     IReadOnlyList<string> Warnings,
     IReadOnlyList<string> Incomplete,
     Coverage.ReleaseCoverage? Coverage,
-    ScanStats? Stats = null)
+    ScanStats? Stats = null,
+    IReadOnlyList<ImageSecret>? Secrets = null)
 {
     public static ScanReport Create(string image, ScanResult result, ScanVerdict verdict, ScanPolicy policy, DatabaseInfo database) => new(
         image,
@@ -86,7 +87,8 @@ public sealed record ScanReport(
             f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored, f.AdvisoryUrl)).ToList(),
         database.Warning is null ? result.Warnings : [.. result.Warnings, database.Warning],
         result.Problems,
-        result.Coverage);
+        result.Coverage,
+        Secrets: result.SecretsFound);
 
     /// <summary>One line for a job's failure message: counts and the worst failing findings.</summary>
     public static string FailureMessage(ScanVerdict verdict, ScanPolicy policy)

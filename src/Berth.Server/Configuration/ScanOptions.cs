@@ -59,6 +59,10 @@ public sealed class ScanOptions : IValidatableObject
     [Range(0, 65536)]
     public int CacheMb { get; set; } = 256;
 
+    /// <summary>Secrets (private keys, cloud keys, API tokens) in files the job's own layers added: <c>fail</c> the job as <c>secrets_found</c>, <c>warn</c>, or <c>off</c> (not searched).</summary>
+    [AllowedValues("fail", "warn", "off")]
+    public string Secrets { get; set; } = "warn";
+
     /// <summary>When the engine is local and uses overlay2, read layers from its layer directories instead of the saved-image stream.</summary>
     public bool ReadLayerDirectories { get; set; } = true;
 
@@ -88,7 +92,13 @@ public sealed class ScanOptions : IValidatableObject
         IncompleteFails,
         UncoveredReleaseFails,
         MaxDatabaseAgeDays,
-        TimeSpan.FromSeconds(TimeoutSeconds));
+        TimeSpan.FromSeconds(TimeoutSeconds),
+        Secrets switch
+        {
+            "fail" => SecretsMode.Fail,
+            "off" => SecretsMode.Off,
+            _ => SecretsMode.Warn,
+        });
 
     public ScanPolicy Policy() => new(
         FailOn == "none" ? null : SeverityLevels.TryParse(FailOn, out var level) ? level : SeverityLevel.High,

@@ -10,6 +10,7 @@ public static class FailureReasons
     public const string Vulnerable = "vulnerable";
     public const string ScanFailed = "scan_failed";
     public const string ScanIncomplete = "scan_incomplete";
+    public const string SecretsFound = "secrets_found";
     public const string NonzeroExit = "nonzero_exit";
     public const string Timeout = "timeout";
     public const string OutOfMemory = "out_of_memory";

@@ -11,7 +11,8 @@ public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus, in
 /// (findings fail the policy), <c>incomplete</c> (the image could not be fully read, or its release is not
 /// covered and the policy says so) or <c>skipped</c>; <see cref="DbAge"/> is the advisory database's age in
 /// days (null when unknown); <see cref="Incomplete"/> lists what could not be read; <see cref="Coverage"/>
-/// says when the OS release is not covered by the database and what it was matched against instead.
+/// says when the OS release is not covered by the database and what it was matched against instead;
+/// <see cref="Secrets"/> counts secrets found in the job's own layers (listed, masked, in the report).
 /// </summary>
 public sealed record ScanSummary(
     string Status,
@@ -21,7 +22,8 @@ public sealed record ScanSummary(
     IReadOnlyList<string> Warnings,
     ScanDatabaseSummary? Database = null,
     IReadOnlyList<string>? Incomplete = null,
-    string? Coverage = null)
+    string? Coverage = null,
+    int Secrets = 0)
 {
     public static ScanSummary Skipped(string why) => new("skipped", 0, new(0, 0, 0, 0, 0), null, [why]);
 }

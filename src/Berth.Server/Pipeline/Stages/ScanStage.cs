@@ -3,6 +3,7 @@ using Berth.Scanner.Layers;
 using Berth.Scanner.Reports;
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
+using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
 using Berth.Server.Logging;
 using Berth.Server.Scanning;
@@ -12,12 +13,13 @@ namespace Berth.Server.Pipeline.Stages;
 
 /// <summary>
 /// Scans the built image through the scanner's one entry point (<see cref="ImageScan"/>) and fails the job as
-/// <c>vulnerable</c> or <c>scan_incomplete</c> when the policy says so, or <c>scan_failed</c> when no verdict is
+/// <c>vulnerable</c>, <c>scan_incomplete</c> or <c>secrets_found</c> when the policy says so, or <c>scan_failed</c> when no verdict is
 /// possible. Writes the report and a CycloneDX SBOM beside the job.
 /// </summary>
 public sealed class ScanStage(
     DockerEngine engine,
     HardeningProfile profile,
+    AllowedImages allowed,
     AdvisoryDatabaseProvider databases,
     LayerCache cache,
     IOptions<ScanOptions> options,
@@ -55,7 +57,7 @@ public sealed class ScanStage(
                 ?? throw new ScanFailedException("the built image is no longer on the engine");
             var local = scan.ReadLayerDirectories && berth.Value.DockerEndpoint.StartsWith("unix://", StringComparison.Ordinal);
             var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, local ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
-            var request = new ScanRequest(name, layout, token => engine.SaveImageAsync(image, token));
+            var request = new ScanRequest(name, layout, token => engine.SaveImageAsync(image, token), await BaseLayersAsync(cancellationToken));
             outcome = await new ImageScan(database, cache, time).RunAsync(request, scan.Settings(), cancellationToken);
         }
         catch (ScanFailedException e)
@@ -75,14 +77,14 @@ public sealed class ScanStage(
 
         var status = outcome.Decision switch
         {
-            ScanDecision.Vulnerable => "failed",
+            ScanDecision.Vulnerable or ScanDecision.SecretsFound => "failed",
             ScanDecision.Incomplete => "incomplete",
             _ => "passed",
         };
         context.Job = context.Job with
         {
             Scan = new ScanSummary(status, report.Packages, report.Findings, report.Database.AgeDays, report.Warnings,
-                ScanDatabaseSummary.Of(report.Database), report.Incomplete, report.Coverage?.Message),
+                ScanDatabaseSummary.Of(report.Database), report.Incomplete, report.Coverage?.Message, outcome.Result.SecretsFound.Count),
         };
         switch (outcome.Decision)
         {
@@ -90,6 +92,22 @@ public sealed class ScanStage(
                 throw new JobFailedException(FailureReasons.Vulnerable, outcome.Message!);
             case ScanDecision.Incomplete:
                 throw new JobFailedException(FailureReasons.ScanIncomplete, outcome.Message!);
+            case ScanDecision.SecretsFound:
+                throw new JobFailedException(FailureReasons.SecretsFound, outcome.Message!);
         }
+    }
+
+    /// <summary>The layers of the allowed base images on the engine: what a job did not write is not searched for secrets.</summary>
+    private async Task<IReadOnlySet<string>> BaseLayersAsync(CancellationToken cancellationToken)
+    {
+        var layers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var reference in allowed.References)
+        {
+            if (await engine.InspectImageAsync(reference, cancellationToken) is { RootFS.Layers: { } ids })
+            {
+                layers.UnionWith(ids);
+            }
+        }
+        return layers;
     }
 }
