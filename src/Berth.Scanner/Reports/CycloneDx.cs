@@ -29,6 +29,16 @@ public static class CycloneDx
         }
         foreach (var package in result.Packages.DistinctBy(p => (p.Purl, p.Location.Path)))
         {
+            var properties = new JsonArray
+            {
+                new JsonObject { ["name"] = "berth:package:type", ["value"] = package.Type },
+                new JsonObject { ["name"] = "berth:location:path", ["value"] = package.Location.Path },
+                new JsonObject { ["name"] = "berth:location:layer", ["value"] = package.Location.Layer },
+            };
+            if (package.Evidence == PackageEvidence.Lockfile)
+            {
+                properties.Add(new JsonObject { ["name"] = "berth:evidence", ["value"] = "lockfile" });
+            }
             components.Add(new JsonObject
             {
                 ["type"] = "library",
@@ -36,12 +46,7 @@ public static class CycloneDx
                 ["name"] = package.Name,
                 ["version"] = package.Version,
                 ["purl"] = package.Purl,
-                ["properties"] = new JsonArray
-                {
-                    new JsonObject { ["name"] = "berth:package:type", ["value"] = package.Type },
-                    new JsonObject { ["name"] = "berth:location:path", ["value"] = package.Location.Path },
-                    new JsonObject { ["name"] = "berth:location:layer", ["value"] = package.Location.Layer },
-                },
+                ["properties"] = properties,
             });
         }
         var vulnerabilities = new JsonArray(findings.GroupBy(f => f.AdvisoryId, StringComparer.Ordinal)

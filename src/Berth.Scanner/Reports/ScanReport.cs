@@ -55,7 +55,8 @@ public sealed record ReportFinding(
     double? CvssScore,
     FileLocation Location,
     string? Ignored,
-    string? AdvisoryUrl = null);
+    string? AdvisoryUrl = null,
+    string? Evidence = null);
 
 /// <summary>Everything a scan found, after policy: the body of <c>/report</c> and of <c>berth scan --format json</c>.</summary>
 public sealed record ScanReport(
@@ -84,7 +85,8 @@ public sealed record ScanReport(
         verdict.Findings.Select(f => new ReportFinding(
             f.AdvisoryId, f.Aliases, f.Summary, f.Package.Name, f.Package.Type, f.Package.Version,
             f.MatchedName != f.Package.Name || f.InstalledVersion != f.Package.Version ? $"{f.MatchedName} {f.InstalledVersion}" : null,
-            f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored, f.AdvisoryUrl)).ToList(),
+            f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored, f.AdvisoryUrl,
+            f.Package.Evidence == PackageEvidence.Lockfile ? "lockfile" : null)).ToList(),
         database.Warning is null ? result.Warnings : [.. result.Warnings, database.Warning],
         result.Problems,
         result.Coverage,

@@ -40,4 +40,20 @@ public sealed class ReportTests
 
         Assert.Equal("1 finding(s) fail the policy (fail on high, or unknown severity with a fix): PYSEC-2023-192 (high) in urllib3 1.26.16, fixed in 1.26.17", message);
     }
+
+    [Fact]
+    public void Report_LockfileOnlyPackage_IsMarkedInTheFindingAndTheSbom()
+    {
+        var lodash = new Package("lodash", "4.17.15", "npm", "npm", "lodash", "4.17.15", new FileLocation("sha256:abc", "/app/package-lock.json"), PackageEvidence.Lockfile);
+        var finding = new Finding("GHSA-x", [], "Prototype pollution", lodash, "lodash", "4.17.15", "4.17.21", SeverityLevel.High, 7.4);
+        var result = new ScanResult(null, [lodash], [finding], []);
+        var verdict = ScanPolicy.Default.Evaluate([finding], new DateOnly(2026, 11, 30));
+
+        var report = ScanReport.Create("img", result, verdict, ScanPolicy.Default, new DatabaseInfo("bundled", 1, 0, null, null, null, null));
+        var bom = JsonDocument.Parse(CycloneDx.ToJson(CycloneDx.Create("img", result, verdict.Findings, DateTimeOffset.UnixEpoch, Guid.Empty))).RootElement;
+
+        Assert.Equal("lockfile", Assert.Single(report.Details).Evidence);
+        var properties = bom.GetProperty("components").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "lodash").GetProperty("properties");
+        Assert.Contains(properties.EnumerateArray(), p => p.GetProperty("name").GetString() == "berth:evidence" && p.GetProperty("value").GetString() == "lockfile");
+    }
 }
