@@ -22,6 +22,8 @@ if [ "$mode" = "--test" ]; then
   # The seccomp tests compile a small static probe on the host.
   command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc)
   [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs+=(libc6-dev)
+  # The Go build-info tests build small Go programs (offline, vendored) with Debian's Go.
+  command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]} from Debian"

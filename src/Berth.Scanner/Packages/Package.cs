@@ -24,6 +24,7 @@ public sealed record Package(
         "deb" => $"pkg:deb/{Distro(Ecosystem)}/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
         "apk" => $"pkg:apk/alpine/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
         "python" => $"pkg:pypi/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        "go-module" => $"pkg:golang/{string.Join('/', Name.Split('/').Select(Uri.EscapeDataString))}@{Uri.EscapeDataString(Version)}",
         "npm" => Name.StartsWith('@')
             ? $"pkg:npm/%40{Name[1..].Replace("/", "/", StringComparison.Ordinal)}@{Uri.EscapeDataString(Version)}"
             : $"pkg:npm/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",

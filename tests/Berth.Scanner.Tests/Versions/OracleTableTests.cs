@@ -29,6 +29,7 @@ public sealed class OracleTableTests
     [InlineData("pypi-versions.txt", "PyPI")]
     [InlineData("pypi-versions-generated.txt", "PyPI")]
     [InlineData("semver-versions.txt", "npm")]
+    [InlineData("go-versions.txt", "Go")]
     public void Compare_AgreesWithEveryOracleLine(string table, string ecosystem)
     {
         var scheme = VersionSchemes.For(ecosystem)!;
