@@ -1,5 +1,6 @@
 using Berth.Scanner.Advisories;
 using Berth.Scanner.Catalogers;
+using Berth.Scanner.Catalogers.Go;
 using Berth.Scanner.Catalogers.Os;
 using Berth.Scanner.Coverage;
 using Berth.Scanner.Layers;
@@ -46,6 +47,7 @@ public static class ImageScanner
         var files = image.Files;
         var distro = DistroReader.Read(files);
         var packages = DefaultCatalogers.All.SelectMany(c => c.Catalog(files, distro, warnings)).ToList();
+        packages.AddRange(image.GoBinaries.SelectMany(g => GoPackages.From(g.Info, new FileLocation(g.Layer, "/" + g.Path))));
         var problems = new List<string>(readProblems ?? []);
         problems.AddRange(image.Unreadable.Select(u => $"/{u.Path} is {u.Reason} (layer {Short(u.Layer)}): its packages could not be read"));
         problems.AddRange(MissingDatabases(image));

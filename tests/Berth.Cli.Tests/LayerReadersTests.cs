@@ -16,6 +16,7 @@ namespace Berth.Cli.Tests;
 public sealed class LayerReadersTests : IAsyncLifetime
 {
     private const string Image = "berth-cli-test/whiteouts:1";
+    private const string GoImage = "berth-cli-test/go-app:1";
     private readonly DockerClient _docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
     private readonly string _cache = Directory.CreateTempSubdirectory("berth-cli-cache-").FullName;
 
@@ -39,21 +40,66 @@ public sealed class LayerReadersTests : IAsyncLifetime
         await _docker.Images.BuildImageFromDockerfileAsync(
             new ImageBuildParameters { Tags = [Image], NetworkMode = "none", ForceRemove = true },
             context, null, null, new Progress<JSONMessage>(), CancellationToken.None);
+
+        // A real Go program (vendored golang.org/x/text v0.3.5), built here with Debian's Go, copied into an image.
+        var goContext = new MemoryStream();
+        using (var tar = new TarWriter(goContext, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "Dockerfile")
+            {
+                DataStream = new MemoryStream(Encoding.UTF8.GetBytes("FROM busybox:latest\nCOPY app /usr/local/bin/app\n")),
+            });
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "app")
+            {
+                DataStream = File.OpenRead(BuildGoProgram()),
+                Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute,
+            });
+        }
+        goContext.Position = 0;
+        await _docker.Images.BuildImageFromDockerfileAsync(
+            new ImageBuildParameters { Tags = [GoImage], NetworkMode = "none", ForceRemove = true },
+            goContext, null, null, new Progress<JSONMessage>(), CancellationToken.None);
+    }
+
+    private string BuildGoProgram()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Berth.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        var source = Path.Combine(dir.FullName, "tests", "Berth.Scanner.Tests", "testdata", "go", "app");
+        var output = Path.Combine(_cache, "app");
+        var start = new System.Diagnostics.ProcessStartInfo("go", ["build", "-o", output, "."]) { WorkingDirectory = source, RedirectStandardError = true };
+        foreach (var (name, value) in new Dictionary<string, string>
+        {
+            ["GOFLAGS"] = "-mod=vendor", ["GOPROXY"] = "off", ["GOSUMDB"] = "off", ["GOTOOLCHAIN"] = "local", ["GOWORK"] = "off",
+            ["CGO_ENABLED"] = "0", ["GOCACHE"] = Path.Combine(_cache, "gocache"), ["GOPATH"] = Path.Combine(_cache, "gopath"),
+        })
+        {
+            start.Environment[name] = value;
+        }
+        using var go = System.Diagnostics.Process.Start(start)
+            ?? throw new InvalidOperationException("`go` could not be started: ./test.sh installs Debian's golang-go");
+        var error = go.StandardError.ReadToEnd();
+        go.WaitForExit();
+        return go.ExitCode == 0 ? output : throw new InvalidOperationException($"go build failed: {error}");
     }
 
     public async Task DisposeAsync()
     {
         await _docker.Images.DeleteImageAsync(Image, new ImageDeleteParameters { Force = true });
+        await _docker.Images.DeleteImageAsync(GoImage, new ImageDeleteParameters { Force = true });
         _docker.Dispose();
         Directory.Delete(_cache, recursive: true);
     }
 
-    private async Task<ScanOutcome> ScanAsync(bool directories, LayerCache? cache)
+    private async Task<ScanOutcome> ScanAsync(bool directories, LayerCache? cache, string image = Image, AdvisoryDatabase? database = null)
     {
-        var inspect = await _docker.Images.InspectImageAsync(Image);
+        var inspect = await _docker.Images.InspectImageAsync(image);
         var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, directories ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
-        var request = new ScanRequest(Image, layout, async token => new EndTolerantStream(await _docker.Images.SaveImageAsync(inspect.ID, token)));
-        return await new ImageScan(AdvisoryDatabase.Empty("none"), cache, TimeProvider.System).RunAsync(request, ScanSettings.Default, CancellationToken.None);
+        var request = new ScanRequest(image, layout, async token => new EndTolerantStream(await _docker.Images.SaveImageAsync(inspect.ID, token)));
+        return await new ImageScan(database ?? AdvisoryDatabase.Empty("none"), cache, TimeProvider.System).RunAsync(request, ScanSettings.Default, CancellationToken.None);
     }
 
     private static List<string> Packages(ScanOutcome outcome) =>
@@ -85,5 +131,23 @@ public sealed class LayerReadersTests : IAsyncLifetime
         Assert.Equal(first.Stats.LayersRead, second.Stats.LayersFromCache);
         Assert.Equal(Packages(first), Packages(second));
         Assert.True(cache.Hits >= first.Stats.LayersRead);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task GoProgramInAnImage_ItsModulesAndStdlibAreMatched(bool directories)
+    {
+        var database = AdvisoryDatabase.Load(Path.Combine(Path.GetDirectoryName(typeof(LayerReadersTests).Assembly.Location)!, "..", "..", "..", "..", "..",
+            "src", "Berth.Scanner", "Advisories", "Bundled"));
+
+        var outcome = await ScanAsync(directories, cache: null, GoImage, database);
+
+        Assert.Equal(directories ? "layers" : "stream", outcome.Stats.Reader);
+        var packages = outcome.Result.Packages.Where(p => p.Location.Path == "/usr/local/bin/app").Select(p => $"{p.Name} {p.Version}").ToList();
+        Assert.Contains("golang.org/x/text 0.3.5", packages);
+        Assert.Contains(packages, p => p.StartsWith("stdlib 1.19.", StringComparison.Ordinal));
+        Assert.Equal(ScanDecision.Vulnerable, outcome.Decision);
+        Assert.Contains(outcome.Result.Findings, f => f.AdvisoryId == "GO-2021-0113" && f.Package.Name == "golang.org/x/text");
     }
 }

@@ -1,4 +1,5 @@
 using Berth.Scanner.Catalogers;
+using Berth.Scanner.Catalogers.Go;
 using Berth.Scanner.Catalogers.Os;
 using Berth.Scanner.Secrets;
 
@@ -31,8 +32,14 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
 
     public LayerIndex Index => index;
 
-    /// <summary>Handles one entry; <paramref name="open"/> gives its content (called at most once, only for kept files; the caller disposes it).</summary>
-    public async Task AddAsync(string path, EntryKind kind, long size, Func<Stream> open, CancellationToken cancellationToken)
+    /// <summary>An executable smaller than this is not a Go program (the smallest, a stripped hello world, is over 1 MiB).</summary>
+    private const long MinGoBinaryBytes = 512 * 1024;
+
+    /// <summary>
+    /// Handles one entry; <paramref name="open"/> gives its content (called at most once; the caller disposes it).
+    /// <paramref name="executable"/>: a regular file with an execute bit, which may be a Go program.
+    /// </summary>
+    public async Task AddAsync(string path, EntryKind kind, long size, Func<Stream> open, CancellationToken cancellationToken, bool executable = false)
     {
         budget.CountEntry();
         index.Entries++;
@@ -67,6 +74,18 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
         }
         if (!DefaultCatalogers.Wanted(path))
         {
+            if (kind == EntryKind.File && executable && size >= MinGoBinaryBytes)
+            {
+                if (GoBuildInfoReader.TryRead(open(), cancellationToken) is { } info)
+                {
+                    index.GoBinaries[path] = info;
+                }
+                else
+                {
+                    index.Deleted.Add(path); // hides a Go program a lower layer had at this path
+                }
+                return; // a program is not searched for secrets (binary)
+            }
             if (secrets && kind == EntryKind.File)
             {
                 await SearchSecretsAsync(path, size, null, open, cancellationToken);
@@ -142,6 +161,7 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
 
     public void Delete(string path)
     {
+        index.GoBinaries.Remove(path);
         index.Files.Remove(path);
         index.Unreadable.Remove(path);
         index.Deleted.Add(path);

@@ -74,7 +74,8 @@ public static class LayerDirectoryReader
             FileStream? opened = null;
             try
             {
-                await collector.AddAsync(path, kind, stat.Size, () => opened = LinuxFiles.OpenBeneath(root, path), cancellationToken);
+                await collector.AddAsync(path, kind, stat.Size, () => opened = LinuxFiles.OpenBeneath(root, path), cancellationToken,
+                    executable: (stat.Mode & 0b001_001_001) != 0);
             }
             finally
             {

@@ -9,7 +9,7 @@ namespace Berth.Scanner.Layers;
 public sealed class LayerIndex
 {
     /// <summary>Bumped whenever what a layer index holds changes meaning: older cache entries are ignored.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     public int Format { get; set; } = FormatVersion;
 
@@ -29,6 +29,9 @@ public sealed class LayerIndex
     public List<string> Managers { get; set; } = [];
 
     public long Entries { get; set; }
+
+    /// <summary>Go executables in this layer: path → the build information the Go linker embedded.</summary>
+    public Dictionary<string, Catalogers.Go.GoBuildInfo> GoBinaries { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>True when this layer's files were searched for secrets (only layers a job added are).</summary>
     public bool SecretsScanned { get; set; }

@@ -4,7 +4,11 @@ namespace Berth.Scanner.Layers;
 public sealed record UnreadableFile(string Path, string Layer, string Reason);
 
 /// <summary>The image's final filesystem as far as a scan cares: the layers applied in order, whiteouts honoured.</summary>
-public sealed record MergedImage(ImageFiles Files, IReadOnlyList<UnreadableFile> Unreadable, IReadOnlySet<string> Managers);
+public sealed record MergedImage(ImageFiles Files, IReadOnlyList<UnreadableFile> Unreadable, IReadOnlySet<string> Managers)
+{
+    /// <summary>Go executables of the final filesystem: path, layer and build information.</summary>
+    public IReadOnlyList<(string Path, string Layer, Catalogers.Go.GoBuildInfo Info)> GoBinaries { get; init; } = [];
+}
 
 /// <summary>Applies layer indexes bottom to top.</summary>
 public static class LayerMerger
@@ -14,16 +18,20 @@ public static class LayerMerger
         var files = new Dictionary<string, ImageFile>(StringComparer.Ordinal);
         var unreadable = new Dictionary<string, UnreadableFile>(StringComparer.Ordinal);
         var managers = new HashSet<string>(StringComparer.Ordinal);
+        var go = new Dictionary<string, (string Layer, Catalogers.Go.GoBuildInfo Info)>(StringComparer.Ordinal);
         foreach (var layer in layers)
         {
             foreach (var dir in layer.Opaque)
             {
+                RemoveUnder(go, dir);
                 RemoveUnder(files, dir);
                 RemoveUnder(unreadable, dir);
                 RemoveUnder(managers, dir);
             }
             foreach (var path in layer.Deleted)
             {
+                go.Remove(path);
+                RemoveUnder(go, path);
                 files.Remove(path);
                 unreadable.Remove(path);
                 managers.Remove(path);
@@ -41,9 +49,16 @@ public static class LayerMerger
                 files.Remove(path);
                 unreadable[path] = new UnreadableFile(path, layer.Layer, reason);
             }
+            foreach (var (path, info) in layer.GoBinaries)
+            {
+                go[path] = (layer.Layer, info);
+            }
             managers.UnionWith(layer.Managers);
         }
-        return new MergedImage(new ImageFiles(files), unreadable.Values.OrderBy(u => u.Path, StringComparer.Ordinal).ToList(), managers);
+        return new MergedImage(new ImageFiles(files), unreadable.Values.OrderBy(u => u.Path, StringComparer.Ordinal).ToList(), managers)
+        {
+            GoBinaries = go.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Value.Layer, g.Value.Info)).ToList(),
+        };
     }
 
     private static void RemoveUnder<T>(Dictionary<string, T> map, string directory)

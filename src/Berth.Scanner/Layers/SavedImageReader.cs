@@ -120,8 +120,9 @@ public static class SavedImageReader
                 _ => EntryKind.Other,
             };
             var content = entry.DataStream;
+            const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
             await collector.AddAsync(Normalize(entry.Name), kind == EntryKind.File && content is null ? EntryKind.Other : kind,
-                entry.Length, () => content!, cancellationToken);
+                entry.Length, () => content!, cancellationToken, executable: (entry.Mode & anyExecute) != 0);
         }
         return collector.Index;
     }
