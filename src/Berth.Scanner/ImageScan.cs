@@ -133,7 +133,7 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
         {
             throw new ScanFailedException($"the scan took longer than {settings.Timeout.TotalSeconds:0} s (Scan:TimeoutSeconds)");
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException) // IOException: a stream cut short (EndOfStreamException) or dropped
         {
             throw new ScanFailedException($"the image could not be read for scanning: {e.Message}", e);
         }

@@ -27,6 +27,11 @@ public sealed class DatabaseImporter(TimeProvider time)
         {
             throw new InvalidDataException($"{source} is the database folder itself");
         }
+        if (Directory.Exists(from) && (Path.GetFullPath(folder).TrimEnd('/') + "/").StartsWith(from.TrimEnd('/') + "/", StringComparison.Ordinal))
+        {
+            // The copy would take in the current database (and the staging folder beside it) along with the export.
+            throw new InvalidDataException($"{source} holds the database folder ({folder}): import the folder of the OSV export itself");
+        }
         return await DatabaseInstaller.InstallAsync(folder, async (staging, ct) =>
         {
             if (File.Exists(from))

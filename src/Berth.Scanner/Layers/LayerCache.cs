@@ -54,6 +54,7 @@ public sealed class LayerCache(string folder, long maxBytes, TimeProvider time)
             Directory.CreateDirectory(_folder);
             var temp = $"{path}.{Guid.NewGuid():N}.tmp";
             File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(index, Json));
+            File.SetLastWriteTimeUtc(temp, time.GetUtcNow().UtcDateTime); // recency on the same clock TryGet uses
             File.Move(temp, path, overwrite: true);
             Trim();
         }

@@ -92,6 +92,10 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
             }
             return;
         }
+        if (kind == EntryKind.Directory && path.EndsWith(".egg-info", StringComparison.Ordinal))
+        {
+            return; // an egg-info is a file or, as setuptools and Debian's python3-* packages install it, a directory whose PKG-INFO is read
+        }
         if (kind == EntryKind.File && path.EndsWith(".dist-info/RECORD", StringComparison.Ordinal))
         {
             // Only its presence and first lines matter (a wheel install without METADATA): a prefix is enough.
