@@ -43,6 +43,43 @@ public sealed class ImageScanTests(VulnDbFixture db) : IDisposable
         Assert.Equal(outcome.Stats, outcome.Report.Stats);
     }
 
+    private static string GitHubToken() =>
+        "ghp_" + System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 36);
+
+    [Theory]
+    [InlineData(SecretsMode.Warn, ScanDecision.Passed)]
+    [InlineData(SecretsMode.Fail, ScanDecision.SecretsFound)]
+    public async Task RunAsync_SecretInTheImagesOwnLayer_IsReportedMaskedAndDecidedByTheMode(SecretsMode mode, ScanDecision expected)
+    {
+        var token = GitHubToken();
+        var request = Request(Base(HarmlessPackage), new TarLayer().File("app/.env", $"TOKEN={token}\n"));
+
+        var outcome = await Scanner().RunAsync(request, ScanSettings.Default with { Secrets = mode }, CancellationToken.None);
+
+        Assert.Equal(expected, outcome.Decision);
+        var secret = Assert.Single(outcome.Result.SecretsFound);
+        Assert.Equal(("github-pat", "/app/.env", 1, "ghp_*****"), (secret.RuleId, secret.Location.Path, secret.Line, secret.Masked));
+        Assert.Equal(request.Layout.DiffIds[1], secret.Location.Layer);
+        Assert.Contains(outcome.Result.Warnings.Concat([outcome.Message ?? ""]), w => w.Contains("1 secret(s) in the image's own layers", StringComparison.Ordinal));
+        Assert.DoesNotContain(token[4..], System.Text.Json.JsonSerializer.Serialize(outcome.Report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_SecretInABaseLayer_IsNotTheImagesAndOffSearchesNothing()
+    {
+        var request = Request(Base(HarmlessPackage).File("etc/app/.env", $"TOKEN={GitHubToken()}\n"), new TarLayer().File("app/x", "x"));
+        var baseOnly = request with { BaseLayers = new HashSet<string> { request.Layout.DiffIds[0] } };
+
+        var fromBase = await Scanner().RunAsync(baseOnly, ScanSettings.Default with { Secrets = SecretsMode.Fail }, CancellationToken.None);
+        var off = await Scanner().RunAsync(request, ScanSettings.Default with { Secrets = SecretsMode.Off }, CancellationToken.None);
+        var all = await Scanner().RunAsync(request, ScanSettings.Default with { Secrets = SecretsMode.Fail }, CancellationToken.None);
+
+        Assert.Equal(ScanDecision.Passed, fromBase.Decision);
+        Assert.Empty(fromBase.Result.SecretsFound);
+        Assert.Empty(off.Result.SecretsFound);
+        Assert.Equal(ScanDecision.SecretsFound, all.Decision);
+    }
+
     [Fact]
     public async Task RunAsync_VulnerableAndIncomplete_VulnerableWins()
     {

@@ -86,7 +86,4 @@ public sealed class LayerCache(string folder, long maxBytes, TimeProvider time)
         diffId.Length == 71 && diffId.StartsWith("sha256:", StringComparison.Ordinal) && diffId[7..].All(char.IsAsciiHexDigitLower)
             ? Path.Combine(_folder, diffId[7..] + ".json")
             : null;
-
-    /// <summary>A miss counts when a layer had to be read; <see cref="TryGet"/> counts its own.</summary>
-    internal void CountMiss() => Interlocked.Increment(ref _misses);
 }

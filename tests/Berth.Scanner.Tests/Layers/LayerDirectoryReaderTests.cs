@@ -22,7 +22,7 @@ public sealed partial class LayerDirectoryReaderTests : IDisposable
     private static bool IsRoot => Native.geteuid() == 0;
 
     private static Task<LayerIndex> ReadAsync(string directory, string diffId = "sha256:dir") =>
-        LayerDirectoryReader.ReadAsync(directory, diffId, new ScanBudget(Limits), CancellationToken.None);
+        LayerDirectoryReader.ReadAsync(directory, diffId, new ScanBudget(Limits), secrets: false, CancellationToken.None);
 
     /// <summary>One layer's content, written either as a directory (overlay2 form) or as a tar (saved-image form).</summary>
     private sealed class Tree
