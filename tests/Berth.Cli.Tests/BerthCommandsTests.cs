@@ -13,18 +13,7 @@ public sealed class BerthCommandsTests : IAsyncLifetime
     private const string VulnerableImage = "berth-cli-test/urllib3:1.26.16";
     private readonly DockerClient _docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
 
-    private static string VulnDb
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (!File.Exists(Path.Combine(dir!.FullName, "Berth.slnx")))
-            {
-                dir = dir.Parent;
-            }
-            return Path.Combine(dir.FullName, "src", "Berth.Scanner", "Advisories", "Bundled");
-        }
-    }
+    private static string VulnDb => RepoPaths.Bundled();
 
     public async Task InitializeAsync()
     {
@@ -151,15 +140,7 @@ public sealed class DatabaseCommandsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static string Bundled(params string[] parts)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Berth.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return Path.Combine([dir.FullName, "src", "Berth.Scanner", "Advisories", "Bundled", .. parts]);
-    }
+    private static string Bundled(params string[] parts) => RepoPaths.Bundled(parts);
 
     private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
     {

@@ -63,12 +63,7 @@ public sealed class LayerReadersTests : IAsyncLifetime
 
     private string BuildGoProgram()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Berth.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        var source = Path.Combine(dir.FullName, "tests", "Berth.Scanner.Tests", "testdata", "go", "app");
+        var source = Path.Combine(RepoPaths.Root, "tests", "Berth.Scanner.Tests", "testdata", "go", "app");
         var output = Path.Combine(_cache, "app");
         var start = new System.Diagnostics.ProcessStartInfo("go", ["build", "-o", output, "."]) { WorkingDirectory = source, RedirectStandardError = true };
         foreach (var (name, value) in new Dictionary<string, string>
@@ -138,8 +133,7 @@ public sealed class LayerReadersTests : IAsyncLifetime
     [InlineData(false)]
     public async Task GoProgramInAnImage_ItsModulesAndStdlibAreMatched(bool directories)
     {
-        var database = AdvisoryDatabase.Load(Path.Combine(Path.GetDirectoryName(typeof(LayerReadersTests).Assembly.Location)!, "..", "..", "..", "..", "..",
-            "src", "Berth.Scanner", "Advisories", "Bundled"));
+        var database = AdvisoryDatabase.Load(RepoPaths.Bundled());
 
         var outcome = await ScanAsync(directories, cache: null, GoImage, database);
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Berth.Scanner.Catalogers;
 using Berth.Scanner.Catalogers.Go;
 using Berth.Scanner.Catalogers.Os;
@@ -149,8 +150,27 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
         {
             return;
         }
-        content ??= await ReadAsync(open, size, cancellationToken);
-        if (SecretScanner.LooksBinary(content.AsSpan(0, (int)Math.Min(content.Length, SecretScanner.BinaryProbeLength))))
+        if (content is not null)
+        {
+            Search(path, content);
+            return;
+        }
+        // Read into a pooled buffer: thousands of files pass through here, none is kept.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)size);
+        try
+        {
+            var read = await open().ReadAtLeastAsync(buffer.AsMemory(0, (int)size), (int)size, throwOnEndOfStream: false, cancellationToken);
+            Search(path, buffer.AsSpan(0, read));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    private void Search(string path, ReadOnlySpan<byte> content)
+    {
+        if (SecretScanner.LooksBinary(content[..Math.Min(content.Length, SecretScanner.BinaryProbeLength)]))
         {
             return;
         }
