@@ -50,7 +50,9 @@ public static class ImageScanner
         packages.AddRange(image.GoBinaries.SelectMany(g => GoPackages.From(g.Info, new FileLocation(g.Layer, "/" + g.Path))));
         var problems = new List<string>(readProblems ?? []);
         problems.AddRange(image.Unreadable.Select(u => $"/{u.Path} is {u.Reason} (layer {Short(u.Layer)}): its packages could not be read"));
-        problems.AddRange(MissingDatabases(image));
+        problems.AddRange(image.RemovedDatabases.Select(r =>
+            $"/{r.Path} (layer {Short(r.AddedIn)}) was removed by layer {Short(r.RemovedIn)}: the image's OS packages cannot be listed"));
+        problems.AddRange(image.RemovedDatabases.Count > 0 ? [] : MissingDatabases(image));
         problems.AddRange(UnreadableDatabases(files, packages));
 
         var (matched, coverage) = ReleaseCoverageRules.Apply(distro, packages, database);

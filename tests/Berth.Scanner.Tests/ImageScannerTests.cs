@@ -24,7 +24,7 @@ public sealed class ImageScannerTests(VulnDbFixture db)
     private ScanResult Scan(params LayerIndex[] layers) => ImageScanner.Scan(LayerMerger.Merge(layers), db.Database);
 
     [Fact]
-    public void Scan_DpkgPresentAndStatusDeleted_IsAProblemNamingDpkg()
+    public void Scan_StatusDeletedByALaterLayer_IsAProblemNamingBothLayers()
     {
         var lower = Layer("sha256:1111111111111111111111111111111111111111111111111111111111111111",
             ("etc/os-release", DebianRelease), ("var/lib/dpkg/status", Status));
@@ -36,7 +36,30 @@ public sealed class ImageScannerTests(VulnDbFixture db)
 
         Assert.Empty(result.Packages);
         var problem = Assert.Single(result.Problems);
-        Assert.Equal("/usr/bin/dpkg is in the image but its package database (/var/lib/dpkg/status) is not: the image's OS packages cannot be listed", problem);
+        Assert.Equal("/var/lib/dpkg/status (layer sha256:111111111111) was removed by layer sha256:2: the image's OS packages cannot be listed", problem);
+    }
+
+    [Fact]
+    public void Scan_DpkgPresentAndNoStatusEver_IsAProblemNamingDpkg()
+    {
+        var layer = Layer("sha256:1", ("etc/os-release", DebianRelease));
+        layer.Managers.Add("usr/bin/dpkg");
+
+        Assert.Equal("/usr/bin/dpkg is in the image but its package database (/var/lib/dpkg/status) is not: the image's OS packages cannot be listed",
+            Assert.Single(Scan(layer).Problems));
+    }
+
+    [Fact]
+    public void Scan_DatabaseDirectoryReplacedByALink_IsAProblem()
+    {
+        var lower = Layer("sha256:1", ("etc/os-release", DebianRelease), ("var/lib/dpkg/status", Status));
+        var upper = Layer("sha256:2", ("var/lib/dpkg-real/status", Status));
+        upper.Deleted.Add("var/lib/dpkg"); // what the collector records for a symbolic link at var/lib/dpkg
+
+        var result = Scan(lower, upper);
+
+        Assert.Empty(result.Packages);
+        Assert.Contains("/var/lib/dpkg/status (layer sha256:1) was removed by layer sha256:2", Assert.Single(result.Problems), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -61,19 +84,20 @@ public sealed class ImageScannerTests(VulnDbFixture db)
 
         var result = Scan(lower, upper);
 
-        Assert.Equal("/sbin/apk is in the image but its package database (/lib/apk/db/installed) is not: the image's OS packages cannot be listed",
+        Assert.Equal("/lib/apk/db/installed (layer sha256:1) was removed by layer sha256:2: the image's OS packages cannot be listed",
             Assert.Single(result.Problems));
     }
 
     [Fact]
-    public void Scan_ManagerRemovedWithItsDatabase_HasNoProblem()
+    public void Scan_ManagerRemovedWithItsDatabase_IsStillAProblem()
     {
         var lower = Layer("sha256:1", ("etc/os-release", DebianRelease), ("var/lib/dpkg/status", Status));
         lower.Managers.Add("usr/bin/dpkg");
         var upper = Layer("sha256:2");
         upper.Deleted.AddRange(["var/lib/dpkg", "usr/bin/dpkg"]);
 
-        Assert.Empty(Scan(lower, upper).Problems);
+        // Deleting the database hides the packages installed before: the tool that kept it does not matter.
+        Assert.Contains("was removed by layer sha256:2", Assert.Single(Scan(lower, upper).Problems), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -61,6 +61,12 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
         {
             index.Managers.Add(path);
         }
+        if (kind is EntryKind.SymbolicLink or EntryKind.HardLink or EntryKind.Other)
+        {
+            // A link where a lower layer had a directory hides everything below it (and may lead to where the real
+            // files now are): what lower layers had there is gone from the image.
+            index.Deleted.Add(path);
+        }
         if (DistroReader.Wants(path))
         {
             if (kind == EntryKind.File && size <= MaxReleaseFileBytes && budget.TryTake(size))

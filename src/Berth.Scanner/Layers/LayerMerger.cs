@@ -3,9 +3,15 @@ namespace Berth.Scanner.Layers;
 /// <summary>A wanted path that the image holds in a form a scan cannot read.</summary>
 public sealed record UnreadableFile(string Path, string Layer, string Reason);
 
+/// <summary>An OS package database that was in the image (<see cref="AddedIn"/>) until a later layer (<see cref="RemovedIn"/>) removed it.</summary>
+public sealed record RemovedDatabase(string Path, string AddedIn, string RemovedIn);
+
 /// <summary>The image's final filesystem as far as a scan cares: the layers applied in order, whiteouts honoured.</summary>
 public sealed record MergedImage(ImageFiles Files, IReadOnlyList<UnreadableFile> Unreadable, IReadOnlySet<string> Managers)
 {
+    /// <summary>OS package databases a lower layer had and a later layer removed (whiteout, opaque directory, link), not there in the end.</summary>
+    public IReadOnlyList<RemovedDatabase> RemovedDatabases { get; init; } = [];
+
     /// <summary>Go executables of the final filesystem: path, layer and build information.</summary>
     public IReadOnlyList<(string Path, string Layer, Catalogers.Go.GoBuildInfo Info)> GoBinaries { get; init; } = [];
 }
@@ -19,8 +25,15 @@ public static class LayerMerger
         var unreadable = new Dictionary<string, UnreadableFile>(StringComparer.Ordinal);
         var managers = new HashSet<string>(StringComparer.Ordinal);
         var go = new Dictionary<string, (string Layer, Catalogers.Go.GoBuildInfo Info)>(StringComparer.Ordinal);
+        var removed = new Dictionary<string, RemovedDatabase>(StringComparer.Ordinal);
         foreach (var layer in layers)
         {
+            // Which OS databases this layer's deletions take away (recorded before they go).
+            foreach (var gone in files.Values.Where(f => Catalogers.DefaultCatalogers.IsOsDatabase(f.Path)
+                         && layer.Opaque.Concat(layer.Deleted).Any(d => f.Path == d || f.Path.StartsWith(d.Length == 0 ? "" : d + "/", StringComparison.Ordinal))))
+            {
+                removed[gone.Path] = new RemovedDatabase(gone.Path, gone.Layer, layer.Layer);
+            }
             foreach (var dir in layer.Opaque)
             {
                 RemoveUnder(go, dir);
@@ -57,6 +70,8 @@ public static class LayerMerger
         }
         return new MergedImage(new ImageFiles(files), unreadable.Values.OrderBy(u => u.Path, StringComparer.Ordinal).ToList(), managers)
         {
+            RemovedDatabases = removed.Values.Where(r => !files.ContainsKey(r.Path) && !unreadable.ContainsKey(r.Path))
+                .OrderBy(r => r.Path, StringComparer.Ordinal).ToList(),
             GoBinaries = go.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Value.Layer, g.Value.Info)).ToList(),
         };
     }

@@ -52,13 +52,19 @@ public static partial class Sarif
         }
         driver["rules"] = new JsonArray(advisories.Select(g => (JsonNode)Rule(g.ToList())).ToArray());
 
-        var invocation = new JsonObject { ["executionSuccessful"] = true };
-        if (report.Warnings.Count > 0)
+        // An incomplete scan is not a clean one: what could not be read is an error notification, and the run
+        // says it did not fully succeed; secrets (masked) are error notifications too.
+        var notifications = report.Incomplete.Select(p => ("error", $"incomplete: {p}"))
+            .Concat((report.Secrets ?? []).Select(s => ("error", $"secret {s.RuleId} ({s.Severity}) at {s.Location.Path}:{s.Line}: {s.Masked}")))
+            .Concat(report.Warnings.Select(w => ("warning", w)))
+            .ToList();
+        var invocation = new JsonObject { ["executionSuccessful"] = report.Incomplete.Count == 0 };
+        if (notifications.Count > 0)
         {
-            invocation["toolExecutionNotifications"] = new JsonArray(report.Warnings.Select(w => (JsonNode)new JsonObject
+            invocation["toolExecutionNotifications"] = new JsonArray(notifications.Select(n => (JsonNode)new JsonObject
             {
-                ["level"] = "warning",
-                ["message"] = new JsonObject { ["text"] = w },
+                ["level"] = n.Item1,
+                ["message"] = new JsonObject { ["text"] = n.Item2 },
             }).ToArray());
         }
 

@@ -1,3 +1,4 @@
+using Berth.Scanner.Packages;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Scanner.Reports;
@@ -33,6 +34,23 @@ public sealed class SarifTests
         var run = Run(json);
         Assert.Equal(0, run.GetProperty("results").GetArrayLength());
         Assert.Equal(0, run.GetProperty("tool").GetProperty("driver").GetProperty("rules").GetArrayLength());
+    }
+
+    [Fact]
+    public void ToJson_IncompleteScanWithASecret_IsNotASuccessfulRunAndSaysWhy()
+    {
+        var secret = new ImageSecret("github-pat", "GitHub token", "critical", new FileLocation("sha256:abc", "/app/.env"), 1, "ghp_*****");
+        var report = SampleScan.EmptyReport with { Incomplete = ["/var/lib/dpkg/status is a symbolic link (layer sha256:abc)"], Secrets = [secret] };
+
+        var json = Sarif.ToJson(report, "1.4.0");
+
+        Assert.Empty(Schemas.SarifErrors(json));
+        var invocation = Run(json).GetProperty("invocations")[0];
+        Assert.False(invocation.GetProperty("executionSuccessful").GetBoolean());
+        var notes = invocation.GetProperty("toolExecutionNotifications").EnumerateArray()
+            .Select(n => $"{n.GetProperty("level").GetString()}: {n.GetProperty("message").GetProperty("text").GetString()}").ToList();
+        Assert.Contains("error: incomplete: /var/lib/dpkg/status is a symbolic link (layer sha256:abc)", notes);
+        Assert.Contains("error: secret github-pat (critical) at /app/.env:1: ghp_*****", notes);
     }
 
     [Fact]
