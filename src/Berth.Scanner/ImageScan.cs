@@ -113,14 +113,20 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
                 (layers, reader, read) = ([], "stopped", 0);
                 problems.Add($"the scan stopped: {e.Message}");
             }
-            var secrets = settings.Secrets == SecretsMode.Off ? [] : layers
-                .Where(l => request.IsOwnLayer(l.Layer))
+            var own = settings.Secrets == SecretsMode.Off ? [] : layers.Where(l => request.IsOwnLayer(l.Layer)).ToList();
+            var found = own.Sum(l => l.Secrets.Count + l.MoreSecrets);
+            var secrets = own
                 .SelectMany(l => l.Secrets.Select(s => new ImageSecret(s.RuleId, s.Title, s.Severity, new Packages.FileLocation(l.Layer, "/" + s.Path), s.Line, s.Masked)))
+                .Take(LayerIndex.MaxListed)
                 .ToList();
             var result = ImageScanner.Scan(LayerMerger.Merge(layers), database, problems) with { Secrets = secrets };
+            if (found > secrets.Count)
+            {
+                result = result with { Warnings = [.. result.Warnings, $"{found} secrets were found; the first {secrets.Count} are listed"] };
+            }
             if (secrets.Count > 0 && settings.Secrets == SecretsMode.Warn)
             {
-                result = result with { Warnings = [.. result.Warnings, SecretsMessage(secrets)] };
+                result = result with { Warnings = [.. result.Warnings, SecretsMessage(secrets, found)] };
             }
             if (budget.SecretsTruncated)
             {
@@ -150,7 +156,7 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
             : result.Problems.Count > 0 && settings.IncompleteFails
                 ? (ScanDecision.Incomplete, $"the scan is incomplete: {string.Join("; ", result.Problems.Take(3))}{More(result.Problems.Count)} (Scan:IncompleteFails)")
             : uncoveredFails ? (ScanDecision.Incomplete, $"{result.Coverage!.Message} (Scan:UncoveredReleaseFails)")
-            : result.SecretsFound.Count > 0 && settings.Secrets == SecretsMode.Fail ? (ScanDecision.SecretsFound, $"{SecretsMessage(result.SecretsFound)} (Scan:Secrets=fail)")
+            : result.SecretsFound.Count > 0 && settings.Secrets == SecretsMode.Fail ? (ScanDecision.SecretsFound, $"{SecretsMessage(result.SecretsFound, result.SecretsFound.Count)} (Scan:Secrets=fail)")
             : (ScanDecision.Passed, (string?)null);
         return new ScanOutcome(result, verdict, report, decision, message, stats);
     }
@@ -158,9 +164,9 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
     private static string More(int count) => count > 3 ? $"; and {count - 3} more" : "";
 
     /// <summary>One line: how many secrets, and the first three by rule, place and masked value.</summary>
-    public static string SecretsMessage(IReadOnlyList<ImageSecret> secrets) =>
-        $"{secrets.Count} secret(s) in the image's own layers: " +
-        string.Join("; ", secrets.Take(3).Select(s => $"{s.RuleId} at {s.Location.Path}:{s.Line} ({s.Masked}, layer {ImageScanner.Short(s.Location.Layer)})")) + More(secrets.Count);
+    public static string SecretsMessage(IReadOnlyList<ImageSecret> secrets, int total) =>
+        $"{total} secret(s) in the image's own layers: " +
+        string.Join("; ", secrets.Take(3).Select(s => $"{s.RuleId} at {s.Location.Path}:{s.Line} ({s.Masked}, layer {ImageScanner.Short(s.Location.Layer)})")) + More(total);
 
     private async Task<(IReadOnlyList<LayerIndex> Layers, string Reader, int Read)> ReadLayersAsync(
         ScanRequest request, bool secrets, ScanBudget budget, CancellationToken cancellationToken)
@@ -195,7 +201,8 @@ public sealed class ImageScan(AdvisoryDatabase database, LayerCache? cache, Time
         }
         // The stream names its layers only at its end: every layer is searched, base layers' secrets are dropped later.
         await using var saved = await request.OpenSavedImage(cancellationToken);
-        var streamed = await SavedImageReader.ReadLayersAsync(saved, new ScanBudget(budget.Limits), cancellationToken, secrets);
+        budget.Reset();
+        var streamed = await SavedImageReader.ReadLayersAsync(saved, budget, cancellationToken, secrets);
         foreach (var layer in streamed)
         {
             cache?.Put(layer);

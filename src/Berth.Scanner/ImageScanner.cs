@@ -49,12 +49,20 @@ public static class ImageScanner
         var packages = DefaultCatalogers.All.SelectMany(c => c.Catalog(files, distro, warnings)).ToList();
         packages.AddRange(image.GoBinaries.SelectMany(g => GoPackages.From(g.Info, new FileLocation(g.Layer, "/" + g.Path))));
         var problems = new List<string>(readProblems ?? []);
+        problems.AddRange(image.LayerProblems);
         problems.AddRange(image.Unreadable.Select(u => $"/{u.Path} is {u.Reason} (layer {Short(u.Layer)}): its packages could not be read"));
         problems.AddRange(image.RemovedDatabases.Select(r =>
             $"/{r.Path} (layer {Short(r.AddedIn)}) was removed by layer {Short(r.RemovedIn)}: the image's OS packages cannot be listed"));
         problems.AddRange(image.RemovedDatabases.Count > 0 ? [] : MissingDatabases(image));
         problems.AddRange(UnreadableDatabases(files, packages));
 
+        problems.AddRange(UnlistedDistro(distro, files, image));
+        if (problems.Count > MaxProblems)
+        {
+            var more = problems.Count - MaxProblems;
+            problems.RemoveRange(MaxProblems, more);
+            problems.Add($"and {more} more");
+        }
         var (matched, coverage) = ReleaseCoverageRules.Apply(distro, packages, database);
         if (coverage is not null)
         {
@@ -62,6 +70,26 @@ public static class ImageScanner
         }
         warnings.AddRange(UncoveredEcosystems(matched, database));
         return new ScanResult(distro, matched, Matcher.Match(matched, database), warnings, problems, coverage);
+    }
+
+    /// <summary>The longest list of problems a result keeps.</summary>
+    public const int MaxProblems = 1000;
+
+    /// <summary>An os-release naming a distribution with a package manager, and no package database of it anywhere.</summary>
+    private static IEnumerable<string> UnlistedDistro(Distro? distro, ImageFiles files, MergedImage image)
+    {
+        var database = distro?.Id switch
+        {
+            "debian" or "ubuntu" => "var/lib/dpkg/",
+            "alpine" => "lib/apk/db/",
+            _ => null,
+        };
+        if (database is not null && image.RemovedDatabases.Count == 0 && image.Managers.Count == 0
+            && !files.All.Any(f => DefaultCatalogers.IsOsDatabase(f.Path))
+            && !image.Unreadable.Any(u => DefaultCatalogers.IsOsDatabase(u.Path) || u.Path.StartsWith(database, StringComparison.Ordinal)))
+        {
+            yield return $"the image says it is {distro!.Id} {distro.VersionId} but holds no package database (/{database}): its OS packages cannot be listed";
+        }
     }
 
     /// <summary>A package manager still in the image whose database is gone (deleted by a whiteout, or never there).</summary>

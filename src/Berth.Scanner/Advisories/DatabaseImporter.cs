@@ -23,11 +23,15 @@ public sealed class DatabaseImporter(TimeProvider time)
         {
             throw new FileNotFoundException($"{source} does not exist");
         }
-        if (Directory.Exists(from) && Path.GetFullPath(folder).TrimEnd('/') == from.TrimEnd('/'))
+        // Compared with every link resolved: a link to the database's parent is the database's parent.
+        var realFrom = (Layers.LinuxFiles.RealPath(from) ?? from).TrimEnd('/');
+        var target = Path.GetFullPath(folder).TrimEnd('/');
+        var realTarget = (Layers.LinuxFiles.RealPath(target) ?? Path.Combine(Layers.LinuxFiles.RealPath(Path.GetDirectoryName(target)!) ?? Path.GetDirectoryName(target)!, Path.GetFileName(target))).TrimEnd('/');
+        if (Directory.Exists(from) && realTarget == realFrom)
         {
             throw new InvalidDataException($"{source} is the database folder itself");
         }
-        if (Directory.Exists(from) && (Path.GetFullPath(folder).TrimEnd('/') + "/").StartsWith(from.TrimEnd('/') + "/", StringComparison.Ordinal))
+        if (Directory.Exists(from) && (realTarget + "/").StartsWith(realFrom + "/", StringComparison.Ordinal))
         {
             // The copy would take in the current database (and the staging folder beside it) along with the export.
             throw new InvalidDataException($"{source} holds the database folder ({folder}): import the folder of the OSV export itself");

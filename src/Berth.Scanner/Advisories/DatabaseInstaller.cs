@@ -34,7 +34,15 @@ public static class DatabaseInstaller
             {
                 Directory.Move(full, old);
             }
-            Directory.Move(staging, full);
+            try
+            {
+                Directory.Move(staging, full);
+            }
+            catch (IOException) when (Directory.Exists(old) && !Directory.Exists(full))
+            {
+                Directory.Move(old, full); // put the old database back: never leave no database behind
+                throw;
+            }
             if (Directory.Exists(old))
             {
                 Directory.Delete(old, recursive: true);

@@ -22,33 +22,58 @@ public static class ReleaseCoverageRules
 {
     public static (IReadOnlyList<Package> Packages, ReleaseCoverage? Coverage) Apply(Distro? distro, IReadOnlyList<Package> packages, AdvisoryDatabase database)
     {
-        var os = packages.Where(p => p.Type is "deb" or "apk").ToList();
-        if (os.Count == 0)
+        var adjusted = packages.ToList();
+        var notes = new List<ReleaseCoverage>();
+        // Each package database decides its own family: an os-release cannot move apk packages into Debian, or back.
+        foreach (var type in new[] { "deb", "apk" })
         {
-            return (packages, null);
+            var os = adjusted.Where(p => p.Type == type).ToList();
+            if (os.Count == 0)
+            {
+                continue;
+            }
+            var family = type == "apk" ? "Alpine" : FamilyOf(distro?.Id) is "Ubuntu" ? "Ubuntu" : "Debian";
+            var wanted = distro is not null && FamilyOf(distro.Id) == family ? distro.Ecosystem : null;
+            string? matchAs;
+            if (wanted is not null && database.HasEcosystem(wanted))
+            {
+                matchAs = wanted;
+            }
+            else
+            {
+                var release = distro is null ? $"an image with no os-release ({type} packages)" : $"{distro.Id} {distro.VersionId}".TrimEnd();
+                var covered = database.Ecosystems.Keys.Where(e => VersionSchemes.BaseEcosystem(e) == family).ToList();
+                if (covered.Count == 0)
+                {
+                    notes.Add(new ReleaseCoverage(release, null, os.Count,
+                        $"{release} is not covered: the advisory database has no {family} data, so its {os.Count} OS packages were not checked"));
+                    matchAs = null;
+                }
+                else
+                {
+                    matchAs = Nearest(covered, wanted);
+                    var span = $"{covered.OrderBy(Key).First()}–{covered.OrderBy(Key).Last()}";
+                    notes.Add(new ReleaseCoverage(release, matchAs, os.Count,
+                        $"{release} is not covered by the advisory database (it has {span}); its {os.Count} OS packages were matched against {matchAs}, the nearest covered release, so findings may be missing"));
+                }
+            }
+            for (var i = 0; matchAs is not null && i < adjusted.Count; i++)
+            {
+                if (adjusted[i].Type == type && adjusted[i].Ecosystem != matchAs)
+                {
+                    adjusted[i] = adjusted[i] with { Ecosystem = matchAs };
+                }
+            }
         }
-        var family = Family(distro, os[0].Type);
-        var wanted = distro is not null && FamilyOf(distro.Id) == family ? distro.Ecosystem : null;
-        if (wanted is not null && database.HasEcosystem(wanted))
+        var coverage = notes.Count switch
         {
-            return (packages, null);
-        }
-        var release = distro is null ? $"an image with no os-release ({os[0].Type} packages)" : $"{distro.Id} {distro.VersionId}".TrimEnd();
-        var covered = database.Ecosystems.Keys.Where(e => VersionSchemes.BaseEcosystem(e) == family).ToList();
-        if (covered.Count == 0)
-        {
-            return (packages, new ReleaseCoverage(release, null, os.Count,
-                $"{release} is not covered: the advisory database has no {family} data, so its {os.Count} OS packages were not checked"));
-        }
-        var nearest = Nearest(covered, wanted);
-        var adjusted = packages.Select(p => p.Type is "deb" or "apk" ? p with { Ecosystem = nearest } : p).ToList();
-        var span = $"{covered.OrderBy(Key).First()}–{covered.OrderBy(Key).Last()}";
-        return (adjusted, new ReleaseCoverage(release, nearest, os.Count,
-            $"{release} is not covered by the advisory database (it has {span}); its {os.Count} OS packages were matched against {nearest}, the nearest covered release, so findings may be missing"));
+            0 => null,
+            1 => notes[0],
+            _ => new ReleaseCoverage(notes[0].Release, notes[0].MatchedAs, notes.Sum(n => n.Packages),
+                $"the image holds both dpkg and apk databases; {string.Join("; ", notes.Select(n => n.Message))}"),
+        };
+        return (adjusted, coverage);
     }
-
-    private static string Family(Distro? distro, string packageType) =>
-        FamilyOf(distro?.Id) is { } family && (packageType == "deb") == (family != "Alpine") ? family : packageType == "deb" ? "Debian" : "Alpine";
 
     private static string? FamilyOf(string? id) => id switch
     {

@@ -45,13 +45,13 @@ public sealed class LayerCache(string folder, long maxBytes, TimeProvider time)
 
     public void Put(LayerIndex index)
     {
-        if (PathFor(index.Layer) is not { } path || index.Size > maxBytes / 4)
+        if (!index.Cacheable || PathFor(index.Layer) is not { } path || index.Size > maxBytes / 4)
         {
             return; // not a content digest, or too large to be worth keeping
         }
         try
         {
-            Directory.CreateDirectory(_folder);
+            Directory.CreateDirectory(_folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var temp = $"{path}.{Guid.NewGuid():N}.tmp";
             File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(index, Json));
             File.SetLastWriteTimeUtc(temp, time.GetUtcNow().UtcDateTime); // recency on the same clock TryGet uses

@@ -20,7 +20,9 @@ public enum EntryKind
 /// Turns a layer's entries (from a tar stream or an overlay2 directory, in any order) into a
 /// <see cref="LayerIndex"/>. The one place that decides what is kept, what is refused and why.
 /// </summary>
-internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool secrets)
+/// <param name="whiteoutNames">True for a tar layer, where <c>.wh.</c> entries are whiteouts; false for an overlay2
+/// directory, where only 0/0 devices and the opaque attribute are (the reader reports those itself).</param>
+internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool secrets, bool whiteoutNames = true)
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
@@ -47,14 +49,20 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
         var slash = path.LastIndexOf('/');
         var name = path[(slash + 1)..];
         var dir = slash < 0 ? "" : path[..slash];
-        if (name == OpaqueMarker)
+        if (whiteoutNames && name == OpaqueMarker)
         {
             Opaque(dir);
             return;
         }
-        if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+        if (whiteoutNames && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
-            Delete(dir.Length == 0 ? name[WhiteoutPrefix.Length..] : $"{dir}/{name[WhiteoutPrefix.Length..]}");
+            var target = name[WhiteoutPrefix.Length..];
+            if (target is "" or "." or "..")
+            {
+                index.Problems.Add($"/{path} is a whiteout with no file name (layer {index.Layer}): it would hide the whole image from a scanner");
+                return;
+            }
+            Delete(dir.Length == 0 ? target : $"{dir}/{target}");
             return;
         }
         if (kind != EntryKind.Directory && PackageManagers.IsManager(path))
@@ -85,7 +93,15 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
             {
                 if (GoBuildInfoReader.TryRead(open(), cancellationToken) is { } info)
                 {
-                    index.GoBinaries[path] = info;
+                    if (budget.TryTake(LayerIndex.GoInfoBytes(info)))
+                    {
+                        index.GoBinaries[path] = info;
+                    }
+                    else
+                    {
+                        Refuse(path, $"a Go program whose build information is over the {Megabytes(budget.Limits.MaxTotalBytes)} a scan reads in all (Scan:MaxTotalMb)");
+                        index.Cacheable = false;
+                    }
                 }
                 else
                 {
@@ -129,6 +145,7 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
         if (refused is null && !budget.TryTake(size))
         {
             refused = $"over the {Megabytes(budget.Limits.MaxTotalBytes)} a scan reads in all (Scan:MaxTotalMb)";
+            index.Cacheable = false; // another scan, with budget left, would read it
         }
         if (refused is null)
         {
@@ -137,23 +154,56 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
             index.Unreadable.Remove(path);
             if (secrets)
             {
+                var before = index.Secrets.Count + index.MoreSecrets;
                 await SearchSecretsAsync(path, size, content, open, cancellationToken);
+                if (index.Secrets.Count + index.MoreSecrets > before)
+                {
+                    index.Cacheable = false; // the kept bytes hold a secret: they never go to disk
+                }
             }
         }
         else
         {
-            index.Files.Remove(path);
-            index.Unreadable[path] = refused;
+            Refuse(path, refused);
         }
     }
 
-    public void Opaque(string directory) => index.Opaque.Add(directory);
+    public void Opaque(string directory)
+    {
+        if (directory.Length == 0)
+        {
+            index.Problems.Add($"the root of layer {index.Layer} is marked opaque: it would hide every lower layer from a scanner");
+            return;
+        }
+        index.Opaque.Add(directory);
+    }
+
+    /// <summary>A wanted path that cannot be read: listed (up to <see cref="LayerIndex.MaxListed"/>, then counted), and hiding what lower layers had.</summary>
+    private void Refuse(string path, string reason)
+    {
+        index.Files.Remove(path);
+        index.GoBinaries.Remove(path);
+        if (index.Unreadable.Count < LayerIndex.MaxListed || index.Unreadable.ContainsKey(path))
+        {
+            index.Unreadable[path] = reason;
+        }
+        else
+        {
+            index.MoreUnreadable++;
+            index.Deleted.Add(path);
+        }
+    }
 
     /// <summary>Searches one file for secrets (text files up to 1 MiB, within the scan's secret budget); the bytes are not kept.</summary>
     private async Task SearchSecretsAsync(string path, long size, byte[]? content, Func<Stream> open, CancellationToken cancellationToken)
     {
-        if (!SecretScanner.Wants(path, size) || (content is null && !budget.TryTakeSecretBytes(size)))
+        if (!SecretScanner.Wants(path, size))
         {
+            return;
+        }
+        if (content is null && !budget.TryTakeSecretBytes(size))
+        {
+            index.Cacheable = false; // searched only in part
             return;
         }
         if (content is not null)
@@ -182,7 +232,14 @@ internal sealed class LayerCollector(LayerIndex index, ScanBudget budget, bool s
         }
         foreach (var match in SecretScanner.Scan(path, content))
         {
-            index.Secrets.Add(new LayerSecret(path, match.RuleId, match.Title, match.Severity, match.Line, match.Masked));
+            if (index.Secrets.Count < LayerIndex.MaxListed)
+            {
+                index.Secrets.Add(new LayerSecret(path, match.RuleId, match.Title, match.Severity, match.Line, match.Masked));
+            }
+            else
+            {
+                index.MoreSecrets++;
+            }
         }
     }
 

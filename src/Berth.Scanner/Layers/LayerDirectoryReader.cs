@@ -21,7 +21,7 @@ public static class LayerDirectoryReader
     public static async Task<LayerIndex> ReadAsync(string directory, string diffId, ScanBudget budget, bool secrets, CancellationToken cancellationToken)
     {
         using var root = LinuxFiles.OpenDirectory(directory);
-        var collector = new LayerCollector(new LayerIndex { Layer = diffId, SecretsScanned = secrets }, budget, secrets);
+        var collector = new LayerCollector(new LayerIndex { Layer = diffId, SecretsScanned = secrets }, budget, secrets, whiteoutNames: false);
         var options = new EnumerationOptions
         {
             RecurseSubdirectories = true,
@@ -39,6 +39,10 @@ public static class LayerDirectoryReader
         foreach (var (full, isDirectory, isLink) in entries)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (full.Length <= prefix.Length || !full.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                throw new IOException("a layer entry's path is too long to walk (the saved-image stream is the fallback)");
+            }
             var path = full[prefix.Length..];
             if (isLink)
             {
@@ -54,10 +58,7 @@ public static class LayerDirectoryReader
                 await collector.AddAsync(path, EntryKind.Directory, 0, NotOpened, cancellationToken);
                 continue;
             }
-            if (LinuxFiles.StatNoFollow(root, path) is not { } stat)
-            {
-                continue; // gone since it was listed
-            }
+            var stat = LinuxFiles.StatNoFollow(root, path);
             if (stat.Type == LinuxFiles.S_IFCHR && stat.RdevMajor == 0 && stat.RdevMinor == 0)
             {
                 budget.CountEntry();

@@ -9,7 +9,7 @@ namespace Berth.Scanner.Layers;
 public sealed class LayerIndex
 {
     /// <summary>Bumped whenever what a layer index holds changes meaning: older cache entries are ignored.</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     public int Format { get; set; } = FormatVersion;
 
@@ -36,11 +36,34 @@ public sealed class LayerIndex
     /// <summary>True when this layer's files were searched for secrets (only layers a job added are).</summary>
     public bool SecretsScanned { get; set; }
 
-    /// <summary>Secrets found in this layer's files, masked.</summary>
+    /// <summary>Secrets found in this layer's files, masked (at most <see cref="MaxListed"/>; <see cref="MoreSecrets"/> counts the rest).</summary>
     public List<LayerSecret> Secrets { get; set; } = [];
 
+    public int MoreSecrets { get; set; }
+
+    /// <summary>What in this layer makes the scan incomplete beyond unreadable files (a whiteout of the root, …).</summary>
+    public List<string> Problems { get; set; } = [];
+
+    /// <summary>Unreadable wanted files past <see cref="MaxListed"/>: they hide what lower layers had, and are only counted.</summary>
+    public int MoreUnreadable { get; set; }
+
+    /// <summary>
+    /// False when what this index holds depended on the scan that read it (a scan-wide budget cut it short) or holds
+    /// a secret in a kept file's bytes: such an index is never cached.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Cacheable { get; set; } = true;
+
+    /// <summary>Longest list of secrets or unreadable files a layer keeps.</summary>
+    public const int MaxListed = 1000;
+
     /// <summary>Approximate bytes this index takes (kept file contents), for the cache's size cap.</summary>
-    public long Size => Files.Values.Sum(f => (long)f.Length) + (Files.Count + Unreadable.Count + Deleted.Count) * 64L;
+    public long Size => Files.Values.Sum(f => (long)f.Length) + (Files.Count + Unreadable.Count + Deleted.Count + Secrets.Count) * 64L
+        + GoBinaries.Values.Sum(GoInfoBytes);
+
+    /// <summary>About what one program's build information takes in memory.</summary>
+    public static long GoInfoBytes(Catalogers.Go.GoBuildInfo info) =>
+        256 + info.Deps.Sum(d => 64L + 2 * (d.Path.Length + d.Version.Length + (d.Replace is { } r ? r.Path.Length + r.Version.Length : 0)));
 }
 
 /// <summary>A secret found in a layer: the rule, where (path, 1-based line), and the value masked.</summary>

@@ -9,6 +9,9 @@ public sealed record RemovedDatabase(string Path, string AddedIn, string Removed
 /// <summary>The image's final filesystem as far as a scan cares: the layers applied in order, whiteouts honoured.</summary>
 public sealed record MergedImage(ImageFiles Files, IReadOnlyList<UnreadableFile> Unreadable, IReadOnlySet<string> Managers)
 {
+    /// <summary>What the layers themselves make incomplete (a whiteout of the root, unreadable files past the listed ones).</summary>
+    public IReadOnlyList<string> LayerProblems { get; init; } = [];
+
     /// <summary>OS package databases a lower layer had and a later layer removed (whiteout, opaque directory, link), not there in the end.</summary>
     public IReadOnlyList<RemovedDatabase> RemovedDatabases { get; init; } = [];
 
@@ -30,7 +33,7 @@ public static class LayerMerger
         {
             // Which OS databases this layer's deletions take away (recorded before they go).
             foreach (var gone in files.Values.Where(f => Catalogers.DefaultCatalogers.IsOsDatabase(f.Path)
-                         && layer.Opaque.Concat(layer.Deleted).Any(d => f.Path == d || f.Path.StartsWith(d.Length == 0 ? "" : d + "/", StringComparison.Ordinal))))
+                         && layer.Opaque.Concat(layer.Deleted).Any(d => d.Length > 0 && (f.Path == d || f.Path.StartsWith(d + "/", StringComparison.Ordinal)))))
             {
                 removed[gone.Path] = new RemovedDatabase(gone.Path, gone.Layer, layer.Layer);
             }
@@ -70,6 +73,9 @@ public static class LayerMerger
         }
         return new MergedImage(new ImageFiles(files), unreadable.Values.OrderBy(u => u.Path, StringComparer.Ordinal).ToList(), managers)
         {
+            LayerProblems = layers.SelectMany(l => l.MoreUnreadable > 0
+                    ? [.. l.Problems, $"and {l.MoreUnreadable} more unreadable package files in layer {l.Layer}"]
+                    : l.Problems).ToList(),
             RemovedDatabases = removed.Values.Where(r => !files.ContainsKey(r.Path) && !unreadable.ContainsKey(r.Path))
                 .OrderBy(r => r.Path, StringComparer.Ordinal).ToList(),
             GoBinaries = go.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Value.Layer, g.Value.Info)).ToList(),
@@ -78,6 +84,10 @@ public static class LayerMerger
 
     private static void RemoveUnder<T>(Dictionary<string, T> map, string directory)
     {
+        if (directory.Length == 0)
+        {
+            return; // the collector never records the root; nothing may hide the whole image
+        }
         var prefix = directory.Length == 0 ? "" : directory + "/";
         foreach (var key in map.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
         {
@@ -87,6 +97,10 @@ public static class LayerMerger
 
     private static void RemoveUnder(HashSet<string> set, string directory)
     {
+        if (directory.Length == 0)
+        {
+            return;
+        }
         var prefix = directory.Length == 0 ? "" : directory + "/";
         set.RemoveWhere(k => k.StartsWith(prefix, StringComparison.Ordinal));
     }

@@ -71,11 +71,37 @@ internal static partial class LinuxFiles
         return new FileStream(new SafeFileHandle((nint)fd, ownsHandle: true), FileAccess.Read, bufferSize: 0);
     }
 
-    /// <summary>lstat of <paramref name="relative"/> under <paramref name="root"/>; null when it is gone.</summary>
-    public static Stat? StatNoFollow(SafeFileHandle root, string relative)
+    /// <summary>lstat of <paramref name="relative"/> under <paramref name="root"/>; an <see cref="IOException"/> when it cannot be had.</summary>
+    public static Stat StatNoFollow(SafeFileHandle root, string relative)
     {
         Span<byte> buffer = stackalloc byte[256];
-        return statx((int)root.DangerousGetHandle(), relative, AT_SYMLINK_NOFOLLOW, STATX_BASIC, buffer) == 0 ? Parse(buffer) : null;
+        return statx((int)root.DangerousGetHandle(), relative, AT_SYMLINK_NOFOLLOW, STATX_BASIC, buffer) == 0
+            ? Parse(buffer)
+            : throw new IOException($"{relative} cannot be inspected inside the layer (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath(string path, nint resolved);
+
+    [LibraryImport("libc")]
+    private static partial void free(nint pointer);
+
+    /// <summary>The canonical path, every link resolved; null when it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        var resolved = realpath(path, 0);
+        if (resolved == 0)
+        {
+            return null;
+        }
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            free(resolved);
+        }
     }
 
     /// <summary>fstat of an open file.</summary>

@@ -119,7 +119,7 @@ public static class SavedImageReader
                 TarEntryType.HardLink => EntryKind.HardLink,
                 _ => EntryKind.Other,
             };
-            var content = entry.DataStream;
+            var content = entry.DataStream ?? (kind == EntryKind.File && entry.Length == 0 ? Stream.Null : null);
             const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
             await collector.AddAsync(Normalize(entry.Name), kind == EntryKind.File && content is null ? EntryKind.Other : kind,
                 entry.Length, () => content!, cancellationToken, executable: (entry.Mode & anyExecute) != 0);
@@ -129,7 +129,7 @@ public static class SavedImageReader
 
     internal static string Normalize(string name)
     {
-        var path = name.Replace('\\', '/');
+        var path = name; // a backslash is part of a Linux file name, never a separator
         while (path.StartsWith("./", StringComparison.Ordinal))
         {
             path = path[2..];

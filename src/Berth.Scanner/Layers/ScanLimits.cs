@@ -32,6 +32,15 @@ public sealed class ScanBudget(ScanLimits limits)
 
     public long Entries => Interlocked.Read(ref _entries);
 
+    /// <summary>Starts over (a scan that falls back from layer directories to the stream reads every layer again).</summary>
+    public void Reset()
+    {
+        Interlocked.Exchange(ref _bytes, 0);
+        Interlocked.Exchange(ref _entries, 0);
+        Interlocked.Exchange(ref _secretBytes, 0);
+        SecretsTruncated = false;
+    }
+
     public void CountEntry()
     {
         if (Interlocked.Increment(ref _entries) > Limits.MaxEntries)

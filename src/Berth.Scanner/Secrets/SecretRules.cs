@@ -15,7 +15,7 @@ public static partial class SecretRules
 
     // A PEM block: optional RFC 1421 / armour headers, then a body of base64, whitespace and JSON
     // newline escapes. The body has no '-', so it stops at the first dash and the END line must follow.
-    private const string PemHeaders = @"(?<headers>(?:(?:[ \t\r\n]|\\[rn])+[A-Za-z][A-Za-z0-9-]*:[^\r\n\\]*)*)(?:[ \t\r\n]|\\[rn])*";
+    private const string PemHeaders = @"(?<headers>(?:(?:[ \t\r\n]|\\[rn])+[A-Za-z][A-Za-z0-9-]*:(?>[^\r\n\\]*)){0,16})(?:[ \t\r\n]|\\[rn])*";
     private const string PemBase64 = @"(?<secret>[A-Za-z0-9+/=][A-Za-z0-9+/= \t\r\n\\]{39,20000})";
 
     [GeneratedRegex("-----BEGIN (?<label>RSA) PRIVATE KEY-----" + PemHeaders + PemBase64 + "-----END RSA PRIVATE KEY-----", Options)]
