@@ -102,11 +102,12 @@ public sealed class Janitor(
     private async Task SweepBuildLayersAsync(CancellationToken cancellationToken)
     {
         var build = buildOptions.Value;
-        var minimumAge = TimeSpan.FromSeconds(Math.Max(build.ImageRetentionSeconds, active.Count > 0 ? build.TimeoutSeconds : 0));
-        var now = time.GetUtcNow();
         foreach (var image in await engine.ListLabelledImagesAsync($"{HardeningProfile.InstanceLabel}={profile.Instance}", danglingOnly: true, cancellationToken))
         {
-            if (now - new DateTimeOffset(DateTime.SpecifyKind(image.Created, DateTimeKind.Utc)) < minimumAge)
+            // Asked again for each layer: a job that started since the list was taken may be building on it (a cache
+            // hit holds no container, so the engine would not refuse the removal).
+            var minimumAge = TimeSpan.FromSeconds(Math.Max(build.ImageRetentionSeconds, active.Count > 0 ? build.TimeoutSeconds : 0));
+            if (time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(image.Created, DateTimeKind.Utc)) < minimumAge)
             {
                 continue;
             }
