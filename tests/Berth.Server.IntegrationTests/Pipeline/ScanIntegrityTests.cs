@@ -99,15 +99,18 @@ public sealed class ScanIntegrityTests(IntegrityServer server) : IClassFixture<I
         await server.Api.RunAsync($"FROM busybox:latest\n{Done}"); // loads the advisory database first
         var before = server.Server.PeakResidentBytes;
 
+        // This server caps a package.json at 1 MiB (Scan:MaxFileMb=1): 40 files just over it stand for the 40 x 64 MiB
+        // case without writing gigabytes to the engine's disk while other tests build beside it.
         var job = await server.Api.RunAsync(
             "FROM busybox:latest\n" +
-            "RUN for i in $(seq 40); do mkdir -p /app/node_modules/p$i && truncate -s 5M /app/node_modules/p$i/package.json; done\n" + Done);
+            "RUN for i in $(seq 40); do mkdir -p /app/node_modules/p$i && truncate -s 1100K /app/node_modules/p$i/package.json; done\n" + Done);
 
         var growth = server.Server.PeakResidentBytes - before;
         Assert.Equal(FailureReasons.ScanIncomplete, job.Failure?.Reason);
         Assert.Equal(40, job.Scan?.Incomplete?.Count);
+        Assert.Contains("larger than the 1 MiB a package file may have", job.Failure?.Message, StringComparison.Ordinal);
         Assert.Contains("and 37 more", job.Failure?.Message, StringComparison.Ordinal);
-        Assert.True(growth < 64L * 1024 * 1024, $"peak RSS grew by {growth / (1024 * 1024)} MiB while scanning 40 x 5 MiB package.json files");
+        Assert.True(growth < 32L * 1024 * 1024, $"peak RSS grew by {growth / (1024 * 1024)} MiB while scanning 40 oversized package.json files");
     }
 
     [Fact]
