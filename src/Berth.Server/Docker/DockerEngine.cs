@@ -195,14 +195,17 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
     }
 
     /// <summary>
-    /// Removes a tag (and the image when no other tag holds it, with its untagged parents). Returns false when it
-    /// is gone already or still in use (a container, a child image): the janitor tries again later.
+    /// Removes a tag (and the image when no other tag holds it; with <paramref name="prune"/>, its untagged parents
+    /// too). Returns false when it is gone already or still in use (a container, a child image): the janitor tries
+    /// again later. Do not prune while another build may run: an untagged parent can be the build cache a running
+    /// build just hit, which holds no container, so the engine would remove it under that build ("failed to get
+    /// digest"); unpruned parents become dangling layers the janitor sweeps.
     /// </summary>
-    public async Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken)
+    public async Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken, bool prune = true)
     {
         try
         {
-            await client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false }, cancellationToken);
+            await client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = false, NoPrune = !prune }, cancellationToken);
             return true;
         }
         catch (DockerImageNotFoundException)

@@ -119,7 +119,7 @@ public sealed class JobService(
         TryDeleteDirectory(id, JobPaths.For(berthOptions.Value.JobsRoot, id).Directory);
         try
         {
-            await engine.RemoveImageAsync(profile.ImageTag(id), cancellationToken);
+            await engine.RemoveImageAsync(profile.ImageTag(id), cancellationToken, prune: active.Count == 0);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

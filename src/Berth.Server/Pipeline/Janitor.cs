@@ -83,7 +83,7 @@ public sealed class Janitor(
                     && time.GetUtcNow() - finished < TimeSpan.FromSeconds(buildOptions.Value.ImageRetentionSeconds);
                 if (!retained && await IsLeftoverAsync(jobId, ct))
                 {
-                    if (await engine.RemoveImageAsync(image, ct))
+                    if (await engine.RemoveImageAsync(image, ct, prune: active.Count == 0))
                     {
                         Log.OrphanRemoved(logger, $"image {image}", jobId);
                     }
@@ -113,7 +113,7 @@ public sealed class Janitor(
             }
             await PartAsync($"build layer {image.ID}", async ct =>
             {
-                if (await engine.RemoveImageAsync(image.ID, ct))
+                if (await engine.RemoveImageAsync(image.ID, ct, prune: active.Count == 0))
                 {
                     Log.OrphanRemoved(logger, $"build layer {image.ID}", "-");
                 }

@@ -187,7 +187,7 @@ public sealed class JobRunner(
         }
         if (buildOptions.Value.ImageRetentionSeconds == 0)
         {
-            await TryAsync(() => engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token));
+            await TryAsync(() => engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token, prune: active.Count <= 1)); // this job is still counted
         }
 
         async Task TryAsync(Func<Task> step)

@@ -93,7 +93,7 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         var added = await disk.MeasureAsync(context.Job.Id, cacheLabel, started, cancellationToken);
         if (added > options.MaxImageMb * 1024L * 1024L)
         {
-            await engine.RemoveImageAsync(profile.ImageTag(context.Job.Id), CancellationToken.None);
+            await engine.RemoveImageAsync(profile.ImageTag(context.Job.Id), CancellationToken.None, prune: active.Count <= 1);
             throw new JobFailedException(FailureReasons.BuildLimitExceeded, DiskProblem(added));
         }
         var imageId = await engine.ImageIdAsync(profile.ImageTag(context.Job.Id), cancellationToken);
@@ -119,7 +119,7 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
                 if (image is { RepoTags.Count: 0 } && image.Config?.Labels is { } labels
                     && labels.TryGetValue(CacheLabel, out var key) && key == cacheKey)
                 {
-                    await engine.RemoveImageAsync(image.ID, timeout.Token);
+                    await engine.RemoveImageAsync(image.ID, timeout.Token, prune: active.Count <= 1);
                 }
             }
             if (active.Count <= 1)
