@@ -35,8 +35,8 @@ public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
     }
 
     /// <summary>
-    /// What is wrong when the engine's filesystem lost more than twice <paramref name="capBytes"/> (the factor leaves
-    /// room for other jobs on the same disk) or more than <see cref="MaxNewFiles"/> inodes since <paramref name="start"/>.
+    /// What is wrong when the engine's filesystem lost more than twice <paramref name="capBytes"/> (the caller passes
+    /// the cap times the jobs running here, whose writes land on the same disk; the factor leaves room for the rest) or more than <see cref="MaxNewFiles"/> inodes since <paramref name="start"/>.
     /// </summary>
     public static string? Backstop(Mark start, long capBytes)
     {
@@ -44,7 +44,7 @@ public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
         var lost = start.FreeBytes > free ? start.FreeBytes - free : 0;
         if (lost > (ulong)capBytes * 2)
         {
-            return $"the engine's disk lost {lost / (1024 * 1024)} MiB during the build, more than twice its {capBytes / (1024 * 1024)} MiB limit (Build:MaxImageMb)";
+            return $"the engine's disk lost {lost / (1024 * 1024)} MiB during the build, more than twice the {capBytes / (1024 * 1024)} MiB the builds running here may write (Build:MaxImageMb)";
         }
         var files = start.FreeInodes > inodes ? start.FreeInodes - inodes : 0;
         return files > MaxNewFiles ? $"the build created more than {MaxNewFiles} files on the engine's disk" : null;

@@ -207,7 +207,8 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
             {
                 await Task.Delay(WatchInterval, time, cancellationToken);
                 var added = await disk.MeasureAsync(jobId, cacheLabel, since, cancellationToken);
-                var problem = added > cap ? DiskProblem(added) : start is null ? null : BuildDiskWatch.Backstop(start, cap);
+                // The backstop sees the whole filesystem: every job running here may write up to the cap beside this build.
+                var problem = added > cap ? DiskProblem(added) : start is null ? null : BuildDiskWatch.Backstop(start, cap * Math.Max(1, active.Count));
                 if (problem is not null)
                 {
                     tracker.LimitProblem = problem;
