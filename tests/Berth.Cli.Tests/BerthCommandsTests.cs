@@ -10,7 +10,7 @@ namespace Berth.Cli.Tests;
 /// <summary>`berth scan` and `berth db update` as a CI pipeline would call them, on a real engine.</summary>
 public sealed class BerthCommandsTests : IAsyncLifetime
 {
-    private const string VulnerableImage = "berth-cli-test/urllib3:1.26.16";
+    private static readonly string VulnerableImage = $"berth-cli-test/urllib3-{Guid.NewGuid().ToString("N")[..8]}:1.26.16";
     private readonly DockerClient _docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
 
     private static string VulnDb => RepoPaths.Bundled();
@@ -37,13 +37,7 @@ public sealed class BerthCommandsTests : IAsyncLifetime
         _docker.Dispose();
     }
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = await BerthCommands.RunAsync(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => Cli.RunAsync(args);
 
     [Fact]
     public async Task Scan_VulnerableImage_Exits1AndNamesTheAdvisory()
@@ -142,13 +136,7 @@ public sealed class DatabaseCommandsTests : IDisposable
 
     private static string Bundled(params string[] parts) => RepoPaths.Bundled(parts);
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = await BerthCommands.RunAsync(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => Cli.RunAsync(args);
 
     [Fact]
     public async Task Import_AnOsvZip_InstallsItWithItsSourceAndAge()

@@ -15,8 +15,9 @@ namespace Berth.Cli.Tests;
 /// </summary>
 public sealed class LayerReadersTests : IAsyncLifetime
 {
-    private const string Image = "berth-cli-test/whiteouts:1";
-    private const string GoImage = "berth-cli-test/go-app:1";
+    private static readonly string Suffix = Guid.NewGuid().ToString("N")[..8];
+    private static readonly string Image = $"berth-cli-test/whiteouts-{Suffix}:1";
+    private static readonly string GoImage = $"berth-cli-test/go-app-{Suffix}:1";
     private readonly DockerClient _docker = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
     private readonly string _cache = Directory.CreateTempSubdirectory("berth-cli-cache-").FullName;
 
@@ -89,8 +90,9 @@ public sealed class LayerReadersTests : IAsyncLifetime
         Directory.Delete(_cache, recursive: true);
     }
 
-    private async Task<ScanOutcome> ScanAsync(bool directories, LayerCache? cache, string image = Image, AdvisoryDatabase? database = null)
+    private async Task<ScanOutcome> ScanAsync(bool directories, LayerCache? cache, string? image = null, AdvisoryDatabase? database = null)
     {
+        image ??= Image;
         var inspect = await _docker.Images.InspectImageAsync(image);
         var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, directories ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
         var request = new ScanRequest(image, layout, async token => new EndTolerantStream(await _docker.Images.SaveImageAsync(inspect.ID, token)));

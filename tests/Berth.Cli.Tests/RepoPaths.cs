@@ -18,3 +18,15 @@ public static class RepoPaths
         return dir.FullName;
     }
 }
+
+/// <summary>Runs the command line in-process, capturing what it prints.</summary>
+public static class Cli
+{
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await BerthCommands.RunAsync(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+}
