@@ -9,11 +9,13 @@ public sealed class BerthProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _logPath;
+    private readonly Uri _engine;
 
-    private BerthProcess(Process process, Uri baseAddress, string dataRoot, string logPath)
+    private BerthProcess(Process process, Uri baseAddress, string dataRoot, string logPath, Uri engine)
     {
         _process = process;
         _logPath = logPath;
+        _engine = engine;
         DataRoot = dataRoot;
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -55,7 +57,8 @@ public sealed class BerthProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new BerthProcess(process, new Uri(url.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), dataRoot, logPath);
+        var engine = all.TryGetValue("Berth:DockerEndpoint", out var endpoint) ? new Uri(endpoint) : Docker.MainEndpoint;
+        var server = new BerthProcess(process, new Uri(url.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)), dataRoot, logPath, engine);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
@@ -125,7 +128,7 @@ public sealed class BerthProcess : IAsyncDisposable
         // this server never starts again, so its own dangling layers go now (job image tags are left for the suite's check).
         if (File.Exists(Path.Combine(DataRoot, Berth.Server.Configuration.InstanceIdentity.FileName)))
         {
-            using var docker = new Docker();
+            using var docker = new Docker(_engine);
             await docker.RemoveDanglingLayersAsync(Docker.InstanceOf(DataRoot));
         }
     }

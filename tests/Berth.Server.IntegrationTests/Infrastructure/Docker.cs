@@ -3,10 +3,20 @@ using Docker.DotNet.Models;
 
 namespace Berth.Server.IntegrationTests.Infrastructure;
 
-/// <summary>Direct engine access, to check what Berth left behind.</summary>
-public sealed class Docker : IDisposable
+/// <summary>Direct engine access, to check what Berth left behind: the machine's main engine unless told otherwise.</summary>
+public sealed class Docker(Uri endpoint) : IDisposable
 {
-    private readonly IDockerClient _client = new DockerClientBuilder().WithEndpoint(new Uri("unix:///var/run/docker.sock")).Build();
+    /// <summary>The machine's main engine, shared by the suite's servers.</summary>
+    public static readonly Uri MainEndpoint = new("unix:///var/run/docker.sock");
+
+    private readonly IDockerClient _client = new DockerClientBuilder().WithEndpoint(endpoint).Build();
+
+    public Docker()
+        : this(MainEndpoint)
+    {
+    }
+
+    public Task PingAsync(CancellationToken cancellationToken) => _client.System.PingAsync(cancellationToken);
 
     public async Task<IList<ContainerListResponse>> JobContainersAsync(string jobId) =>
         await _client.Containers.ListContainersAsync(new ContainersListParameters
@@ -179,6 +189,18 @@ public sealed class Docker : IDisposable
     }
 
     public async Task<int> VolumeCountAsync() => (await _client.Volumes.ListAsync(CancellationToken.None)).Volumes?.Count ?? 0;
+
+    /// <summary>Copies an image from this engine to <paramref name="target"/> (<c>docker save | docker load</c>): only reads this engine.</summary>
+    public async Task CopyImageToAsync(string reference, Docker target)
+    {
+        var errors = new List<string>();
+        await using (var saved = await _client.Images.SaveImageAsync(reference))
+        {
+            await target._client.Images.LoadImageAsync(new ImageLoadParameters { Quiet = true }, saved,
+                new Progress<JSONMessage>(m => { if (m.Error is not null) { errors.Add(m.Error.Message); } }));
+        }
+        Assert.True(errors.Count == 0 && await target.ImageExistsAsync(reference), $"{reference} was not copied: {string.Join("; ", errors)}");
+    }
 
     public async Task<ImageInspectResponse> InspectImageAsync(string reference) => await _client.Images.InspectImageAsync(reference);
 
