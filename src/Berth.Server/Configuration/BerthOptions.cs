@@ -31,6 +31,13 @@ public sealed class BerthOptions
     [Range(5, 24 * 3600)]
     public int JanitorIntervalSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// How many empty /data filesystems of <c>Limits:DataMb</c> are kept formatted ahead of time, so a job's /data is
+    /// mounted, not made, when it starts. 0 makes each one when its job needs it.
+    /// </summary>
+    [Range(0, 16)]
+    public int DataPoolSize { get; set; } = 2;
+
     public string DatabasePath => Path.Combine(DataRoot, "berth.db");
 
     public string JobsRoot => Path.Combine(DataRoot, "jobs");

@@ -30,18 +30,20 @@ public static class BerthServices
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IJobStore, SqliteJobStore>();
-        services.AddSingleton(sp => new DockerEngine(
-            new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build()));
+        services.AddSingleton<EngineBuildClient>();
+        services.AddSingleton<IContainerEngine>(sp => new DockerEngine(
+            new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build(),
+            sp.GetRequiredService<EngineBuildClient>()));
         services.AddSingleton(sp => InstanceIdentity.LoadOrCreate(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DataRoot));
+        services.AddSingleton(sp => new EngineNames(sp.GetRequiredService<InstanceIdentity>().Id));
         services.AddSingleton(sp => new HardeningProfile(
             sp.GetRequiredService<IOptions<SandboxOptions>>().Value,
             sp.GetRequiredService<IOptions<LimitsOptions>>().Value,
             sp.GetRequiredService<IOptions<BuildOptions>>().Value,
-            sp.GetRequiredService<InstanceIdentity>().Id));
+            sp.GetRequiredService<EngineNames>()));
 
         services.AddSingleton(sp => new AllowedImages(sp.GetRequiredService<IOptions<BuildOptions>>().Value.EffectiveAllowedImages()));
         services.AddSingleton<LintStage>();
-        services.AddSingleton<EngineBuildClient>();
         services.AddSingleton<BuildCgroups>();
         services.AddSingleton<BuildDiskWatch>();
         services.AddSingleton<BuildStage>();
@@ -51,7 +53,7 @@ public static class BerthServices
             sp.GetRequiredService<IOptions<ScanOptions>>().Value.CacheMb * 1024L * 1024,
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ScanStage>();
-        services.AddSingleton<DataVolumes>();
+        services.AddSingleton<IDataVolumes, DataVolumes>();
         services.AddSingleton<RunStage>();
         services.AddSingleton<CollectStage>();
         services.AddSingleton<JobPipeline>();
@@ -60,6 +62,7 @@ public static class BerthServices
         services.AddSingleton<QueueSignal>();
         services.AddSingleton<JobService>();
         services.AddSingleton<RunscContainers>();
+        services.AddSingleton<JobResources>();
         services.AddSingleton<Janitor>();
         services.AddHostedService<ScanDatabaseSetup>(); // before the runner: recovered jobs scan with a database
         services.AddHostedService<JobRunner>();

@@ -9,11 +9,11 @@ namespace Berth.Server.Docker;
 /// bomb in a build cannot exhaust the host. cgroup v1 (pids controller) and v2 (unified) with the
 /// cgroupfs driver; anywhere else the limit is not applied and the build says so in its log.
 /// </summary>
-public sealed class BuildCgroups(IOptions<BuildOptions> build, HardeningProfile profile)
+public sealed class BuildCgroups(IOptions<BuildOptions> build, EngineNames names)
 {
     private const string Root = "/sys/fs/cgroup";
 
-    private string Parent => $"berth-{profile.Instance}-build";
+    private string Parent => names.BuildCgroupParent;
 
     /// <summary>The cgroupparent to build with, or null (with the reason) when no limit can be set here.</summary>
     public (string? CgroupParent, string? Problem) Create(string jobId)
@@ -32,7 +32,7 @@ public sealed class BuildCgroups(IOptions<BuildOptions> build, HardeningProfile 
             var job = Path.Combine(parent, jobId);
             Directory.CreateDirectory(job);
             File.WriteAllText(Path.Combine(job, "pids.max"), build.Value.PidsLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return ($"/{Parent}/{jobId}", null);
+            return (names.BuildCgroup(jobId), null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -65,22 +65,14 @@ public sealed class BuildCgroups(IOptions<BuildOptions> build, HardeningProfile 
         return [];
     }
 
-    /// <summary>Removes the build cgroups of this instance's jobs that <paramref name="isRunning"/> says are over (janitor).</summary>
-    public void Sweep(Func<string, bool> isRunning)
-    {
-        foreach (var root in new[] { Path.Combine(Root, "pids"), Root })
-        {
-            var parent = Path.Combine(root, Parent);
-            if (!Directory.Exists(parent))
-            {
-                continue;
-            }
-            foreach (var job in Directory.GetDirectories(parent).Select(Path.GetFileName).Where(j => j is not null && !isRunning(j)))
-            {
-                Remove(job!);
-            }
-        }
-    }
+    /// <summary>The job ids of every build cgroup of this instance (the janitor releases those of jobs not running).</summary>
+    public IReadOnlyList<string> List() =>
+        new[] { Path.Combine(Root, "pids"), Root }
+            .Select(root => Path.Combine(root, Parent))
+            .Where(Directory.Exists)
+            .SelectMany(parent => Directory.GetDirectories(parent).Select(Path.GetFileName).OfType<string>())
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>Removes the build's cgroup (empty once the build containers are gone).</summary>
     public void Remove(string jobId)

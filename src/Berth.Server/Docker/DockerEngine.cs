@@ -1,65 +1,40 @@
 using System.Net;
-using Docker.DotNet;
 using Berth.Scanner.Layers;
+using Docker.DotNet;
 using Docker.DotNet.Models;
 
 namespace Berth.Server.Docker;
 
-/// <summary>The Engine API calls Berth makes, and nothing more. Specs come from <see cref="HardeningProfile"/>.</summary>
-public sealed class DockerEngine(IDockerClient client) : IDisposable
+/// <summary>The Docker Engine API behind <see cref="IContainerEngine"/>: Docker.DotNet, plus <see cref="EngineBuildClient"/> for builds.</summary>
+public sealed class DockerEngine(IDockerClient client, EngineBuildClient builder) : IContainerEngine, IDisposable
 {
-    public Task PingAsync(CancellationToken cancellationToken) => client.System.PingAsync(cancellationToken);
+    public Task PingAsync(CancellationToken cancellationToken) => Call(() => client.System.PingAsync(cancellationToken));
 
-    /// <summary>The engine's data root (<c>DockerRootDir</c>), as a path on the engine's host.</summary>
-    public async Task<string?> RootDirectoryAsync(CancellationToken cancellationToken) =>
-        (await client.System.GetSystemInfoAsync(cancellationToken)).DockerRootDir;
+    public Task<EngineInfo> InfoAsync(CancellationToken cancellationToken) => Call(async () =>
+    {
+        var info = await client.System.GetSystemInfoAsync(cancellationToken);
+        return new EngineInfo(info.DockerRootDir,
+            info.Runtimes?.ToDictionary(r => r.Key, r => (string?)r.Value?.Path, StringComparer.Ordinal) ?? new Dictionary<string, string?>());
+    });
 
-    /// <summary>The OCI runtimes the daemon knows (runc, and runsc when registered).</summary>
-    public async Task<IReadOnlyCollection<string>> RuntimesAsync(CancellationToken cancellationToken) =>
-        (await client.System.GetSystemInfoAsync(cancellationToken)).Runtimes?.Keys.ToList() ?? [];
+    public Task BuildAsync(Stream context, IReadOnlyDictionary<string, string?> parameters, Action<BuildMessage> onMessage, CancellationToken cancellationToken) =>
+        Call(() => builder.BuildAsync(context, parameters, onMessage, cancellationToken));
 
-    /// <summary>The executable the daemon runs for the runtime <paramref name="name"/>, as configured; null when not registered.</summary>
-    public async Task<string?> RuntimePathAsync(string name, CancellationToken cancellationToken) =>
-        (await client.System.GetSystemInfoAsync(cancellationToken)).Runtimes?.TryGetValue(name, out var runtime) == true ? runtime.Path : null;
-
-    /// <summary>Whether a container with this id exists (any state).</summary>
-    public async Task<bool> ContainerExistsAsync(string id, CancellationToken cancellationToken)
+    public Task<EngineImage?> InspectImageAsync(string reference, CancellationToken cancellationToken) => Call(async () =>
     {
         try
         {
-            await client.Containers.InspectContainerAsync(id, cancellationToken);
-            return true;
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>True when the engine has the image locally. Never contacts a registry.</summary>
-    public async Task<bool> ImageExistsAsync(string reference, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.Images.InspectImageAsync(reference, cancellationToken);
-            return true;
-        }
-        catch (DockerImageNotFoundException)
-        {
-            return false;
-        }
-        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>The image's inspect answer (config: volumes, ONBUILD triggers, health check), or null when absent.</summary>
-    public async Task<ImageInspectResponse?> InspectImageAsync(string reference, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await client.Images.InspectImageAsync(reference, cancellationToken);
+            var image = await client.Images.InspectImageAsync(reference, cancellationToken);
+            return (EngineImage?)new EngineImage(image.ID, null, Utc(image.Created ?? default), image.Size, image.RepoTags?.ToList() ?? [],
+                ReadOnly(image.Config?.Labels))
+            {
+                Volumes = image.Config?.Volumes?.Keys.ToList() ?? [],
+                OnBuild = image.Config?.OnBuild?.ToList() ?? [],
+                Healthcheck = image.Config?.Healthcheck?.Test is { Count: > 0 } test && test[0] != "NONE" ? test.ToList() : [],
+                Layers = image.RootFS?.Layers?.ToList() ?? [],
+                GraphDriver = image.GraphDriver?.Name,
+                GraphDriverData = image.GraphDriver?.Data is { } data ? ReadOnly(data) : null,
+            };
         }
         catch (DockerImageNotFoundException)
         {
@@ -67,141 +42,41 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         }
         catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
         {
-            return null;
+            return null; // a malformed reference names no image
         }
-    }
+    });
 
-    /// <summary>Every image (intermediate ones included) carrying the label <paramref name="label"/> (<c>key=value</c>).</summary>
-    public async Task<IList<ImagesListResponse>> ListLabelledImagesAsync(string label, bool danglingOnly, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<EngineImage>> ListImagesAsync(string label, bool danglingOnly, CancellationToken cancellationToken) => Call(async () =>
     {
         var filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [label] = true } };
         if (danglingOnly)
         {
             filters["dangling"] = new Dictionary<string, bool> { ["true"] = true };
         }
-        return await client.Images.ListImagesAsync(new ImagesListParameters { All = !danglingOnly, Filters = filters }, cancellationToken);
-    }
-
-    /// <summary>The host directory holding a container's writable layer (overlay2's <c>UpperDir</c>), or null.</summary>
-    public async Task<string?> ContainerUpperDirAsync(string id, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var container = await client.Containers.InspectContainerAsync(id, cancellationToken);
-            return container.GraphDriver?.Data is { } data && data.TryGetValue("UpperDir", out var dir) ? dir : null;
-        }
-        catch (DockerContainerNotFoundException)
-        {
-            return null;
-        }
-    }
-
-    public async Task<string> ImageIdAsync(string reference, CancellationToken cancellationToken) =>
-        (await client.Images.InspectImageAsync(reference, cancellationToken)).ID;
-
-    /// <summary>The saved-image tar (<c>GET /images/{name}/get</c>), streamed.</summary>
-    public async Task<Stream> SaveImageAsync(string image, CancellationToken cancellationToken) =>
-        new EndTolerantStream(await client.Images.SaveImageAsync(image, cancellationToken));
-
-    public async Task<string> CreateContainerAsync(CreateContainerParameters parameters, CancellationToken cancellationToken) =>
-        (await client.Containers.CreateContainerAsync(parameters, cancellationToken)).ID;
-
-    public Task StartContainerAsync(string id, CancellationToken cancellationToken) =>
-        client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken);
-
-    public Task<ContainerWaitResponse> WaitContainerAsync(string id, CancellationToken cancellationToken) =>
-        client.Containers.WaitContainerAsync(id, cancellationToken);
-
-    public Task<ContainerInspectResponse> InspectContainerAsync(string id, CancellationToken cancellationToken) =>
-        client.Containers.InspectContainerAsync(id, cancellationToken);
-
-    /// <summary>stdout and stderr, following until the container exits.</summary>
-    public Task<MultiplexedStream> FollowLogsAsync(string id, CancellationToken cancellationToken) =>
-        client.Containers.GetContainerLogsAsync(id, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = true }, cancellationToken);
-
-    public async Task KillContainerAsync(string id, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = "SIGKILL" }, cancellationToken);
-        }
-        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // already gone or not running
-        }
-    }
-
-    /// <summary>SIGTERM, then SIGKILL after <paramref name="graceSeconds"/>.</summary>
-    public async Task StopContainerAsync(string id, int graceSeconds, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.Containers.StopContainerAsync(id, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)graceSeconds }, cancellationToken);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-        }
-    }
-
-    /// <summary>Removes (forcibly) every container labelled with the job id. Returns how many.</summary>
-    public async Task<int> RemoveJobContainersAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var removed = 0;
-        foreach (var container in await ListLabelledContainersAsync([$"{HardeningProfile.JobLabel}={jobId}"], cancellationToken))
-        {
-            await RemoveContainerAsync(container.ID, cancellationToken);
-            removed++;
-        }
-        return removed;
-    }
-
-    /// <summary>Every job container matching the instance label filter, with the job id.</summary>
-    public async Task<IReadOnlyList<(string ContainerId, string JobId)>> ListJobContainersAsync(string instanceFilter, CancellationToken cancellationToken) =>
-        (await ListLabelledContainersAsync([HardeningProfile.JobLabel, instanceFilter], cancellationToken))
-            .Select(c => (c.ID, c.Labels.TryGetValue(HardeningProfile.JobLabel, out var job) ? job : ""))
+        var images = await client.Images.ListImagesAsync(new ImagesListParameters { All = !danglingOnly, Filters = filters }, cancellationToken);
+        return (IReadOnlyList<EngineImage>)images
+            .Select(i => new EngineImage(i.ID, i.ParentID, Utc(i.Created), i.Size, i.RepoTags?.ToList() ?? [], ReadOnly(i.Labels)))
             .ToList();
+    });
 
-    /// <summary>Every job image tag matching <paramref name="pattern"/> (<c>berth-&lt;instance&gt;/job-*</c>), with its job id.</summary>
-    public async Task<IReadOnlyList<(string Reference, string JobId)>> ListJobImagesAsync(string pattern, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> ListImageTagsAsync(string pattern, CancellationToken cancellationToken) => Call(async () =>
     {
         var images = await client.Images.ListImagesAsync(new ImagesListParameters
         {
-            Filters = new Dictionary<string, IDictionary<string, bool>>
-            {
-                ["reference"] = new Dictionary<string, bool> { [pattern] = true },
-            },
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["reference"] = new Dictionary<string, bool> { [pattern] = true } },
         }, cancellationToken);
-        var prefix = pattern.TrimEnd('*');
-        return images
-            .SelectMany(i => i.RepoTags ?? [])
-            .Where(t => t.StartsWith(prefix, StringComparison.Ordinal))
-            .Select(t => (Reference: t, JobId: t[prefix.Length..].Split(':')[0]))
-            .ToList();
-    }
+        return (IReadOnlyList<string>)images.SelectMany(i => i.RepoTags ?? []).ToList();
+    });
 
-    public async Task RemoveContainerAsync(string id, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
-        }
-        catch (DockerContainerNotFoundException)
-        {
-        }
-        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // not found, or removal already in progress
-        }
-    }
+    public Task<Stream> SaveImageAsync(string image, CancellationToken cancellationToken) =>
+        Call(async () => (Stream)new EndTolerantStream(await client.Images.SaveImageAsync(image, cancellationToken)));
 
-    /// <summary>
-    /// Removes a tag (and the image when no other tag holds it; with <paramref name="prune"/>, its untagged parents
-    /// too). Returns false when it is gone already or still in use (a container, a child image): the janitor tries
-    /// again later. Do not prune while another build may run: an untagged parent can be the build cache a running
-    /// build just hit, which holds no container, so the engine would remove it under that build ("failed to get
-    /// digest"); unpruned parents become dangling layers the janitor sweeps.
-    /// </summary>
-    public async Task<bool> RemoveImageAsync(string reference, CancellationToken cancellationToken, bool prune = true)
+    /// <remarks>
+    /// Do not prune while another build may run: an untagged parent can be the build cache a running build just hit,
+    /// which holds no container, so the engine would remove it under that build ("failed to get digest"); unpruned
+    /// parents become dangling layers the janitor sweeps.
+    /// </remarks>
+    public Task<bool> RemoveImageAsync(string reference, bool prune, CancellationToken cancellationToken) => Call(async () =>
     {
         try
         {
@@ -216,17 +91,136 @@ public sealed class DockerEngine(IDockerClient client) : IDisposable
         {
             return false;
         }
-    }
+    });
 
-    private async Task<IList<ContainerListResponse>> ListLabelledContainersAsync(IEnumerable<string> labelFilters, CancellationToken cancellationToken) =>
-        await client.Containers.ListContainersAsync(new ContainersListParameters
+    public Task<string> CreateContainerAsync(CreateContainerParameters spec, CancellationToken cancellationToken) =>
+        Call(async () => (await client.Containers.CreateContainerAsync(spec, cancellationToken)).ID);
+
+    public Task StartContainerAsync(string id, CancellationToken cancellationToken) =>
+        Call(() => client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken));
+
+    public Task WaitContainerAsync(string id, CancellationToken cancellationToken) =>
+        Call(() => client.Containers.WaitContainerAsync(id, cancellationToken));
+
+    public Task<EngineContainer?> InspectContainerAsync(string id, CancellationToken cancellationToken) => Call(async () =>
+    {
+        try
+        {
+            var container = await client.Containers.InspectContainerAsync(id, cancellationToken);
+            return (EngineContainer?)new EngineContainer(container.ID, ReadOnly(container.Config?.Labels))
+            {
+                Running = container.State?.Running ?? false,
+                ExitCode = container.State?.ExitCode ?? 0,
+                OomKilled = container.State?.OOMKilled ?? false,
+                UpperDir = container.GraphDriver?.Data is { } data && data.TryGetValue("UpperDir", out var dir) ? dir : null,
+            };
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    });
+
+    public Task FollowLogsAsync(string id, Action<ReadOnlyMemory<byte>> onOutput, CancellationToken cancellationToken) => Call(async () =>
+    {
+        using var stream = await client.Containers.GetContainerLogsAsync(id,
+            new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = true }, cancellationToken);
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var result = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
+            if (result.EOF)
+            {
+                return;
+            }
+            onOutput(buffer.AsMemory(0, result.Count));
+        }
+    });
+
+    public Task KillContainerAsync(string id, CancellationToken cancellationToken) => Call(async () =>
+    {
+        try
+        {
+            await client.Containers.KillContainerAsync(id, new ContainerKillParameters { Signal = "SIGKILL" }, cancellationToken);
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // already gone or not running
+        }
+    });
+
+    public Task StopContainerAsync(string id, int graceSeconds, CancellationToken cancellationToken) => Call(async () =>
+    {
+        try
+        {
+            await client.Containers.StopContainerAsync(id, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)graceSeconds }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+    });
+
+    public Task RemoveContainerAsync(string id, CancellationToken cancellationToken) => Call(async () =>
+    {
+        try
+        {
+            await client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // not found, or removal already in progress
+        }
+    });
+
+    public Task<IReadOnlyList<EngineContainer>> ListContainersAsync(IReadOnlyList<string> labels, CancellationToken cancellationToken) => Call(async () =>
+    {
+        var containers = await client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>>
-            {
-                ["label"] = labelFilters.ToDictionary(f => f, _ => true),
-            },
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels.ToDictionary(f => f, _ => true) },
         }, cancellationToken);
+        return (IReadOnlyList<EngineContainer>)containers
+            .Select(c => new EngineContainer(c.ID, ReadOnly(c.Labels)) { Running = c.State == "running" })
+            .ToList();
+    });
 
     public void Dispose() => client.Dispose();
+
+    /// <summary>The engine went away or answered with an error (e.g. dockerd restarted under the call).</summary>
+    internal static bool IsEngineFailure(Exception e) =>
+        e is DockerApiException or HttpRequestException or System.Net.Sockets.SocketException or TimeoutException
+        || (e is IOException && e.GetType().Namespace?.StartsWith("System.Net", StringComparison.Ordinal) == true)
+        || (e.InnerException is { } inner && IsEngineFailure(inner));
+
+    private static async Task Call(Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not EngineBuildException && IsEngineFailure(e))
+        {
+            throw new EngineException(e.Message, e);
+        }
+    }
+
+    private static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not EngineBuildException && IsEngineFailure(e))
+        {
+            throw new EngineException(e.Message, e);
+        }
+    }
+
+    private static DateTimeOffset Utc(DateTime created) => new(DateTime.SpecifyKind(created, DateTimeKind.Utc));
+
+    private static Dictionary<string, string> ReadOnly(IDictionary<string, string>? values) =>
+        values is null ? new(StringComparer.Ordinal) : new(values, StringComparer.Ordinal);
 }

@@ -6,9 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Docker;
 
-/// <summary>One line of the build's progress stream.</summary>
-public sealed record BuildMessage(string? Stream, string? Status, string? Error);
-
 /// <summary>
 /// <c>POST /build</c> with the parameters Docker.DotNet cannot send (<c>cgroupparent</c>, which is how
 /// build containers get a pids limit). Build errors arrive only as <c>error</c> lines in the stream.
@@ -97,10 +94,4 @@ public sealed class EngineBuildClient(IOptions<BerthOptions> options) : IDisposa
     public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     public void Dispose() => _http.Dispose();
-}
-
-/// <summary>The engine refused a build request outright (bad parameters, unreadable context).</summary>
-public sealed class EngineBuildException(int statusCode, string message) : Exception(message)
-{
-    public int StatusCode { get; } = statusCode;
 }

@@ -9,29 +9,14 @@ namespace Berth.Server.Docker;
 /// The one place that decides how untrusted code runs: the job container's spec and the build's
 /// parameters. Nothing else in Berth sets a security-relevant engine option.
 /// </summary>
-public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limits, BuildOptions build, string instance)
+public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limits, BuildOptions build, EngineNames names)
 {
-    public const string JobLabel = "berth.job";
-    public const string InstanceLabel = "berth.instance";
     public const string DataMountPath = "/data";
-
-    public string Instance => instance;
 
     public string Runtime => sandbox.Runtime;
 
-    /// <summary><c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>.</summary>
-    public string ImageTag(string jobId) => $"berth-{instance}/job-{jobId}";
-
-    /// <summary>The reference filter matching every job image of this instance.</summary>
-    public string ImageTagPattern => $"berth-{instance}/job-*";
-
     /// <summary>The job's own host uid and gid (never 0, never another running job's): see <see cref="SandboxOptions.UidPoolStart"/>.</summary>
     public int RunUid(long sequence) => sandbox.UidPoolStart + (int)(Math.Abs(sequence) % sandbox.UidPoolSize);
-
-    /// <summary>The label filter matching every job container of this instance.</summary>
-    public string InstanceFilter => $"{InstanceLabel}={instance}";
-
-    public string ContainerName(string jobId) => $"berth-{instance}-job-{jobId}";
 
     /// <summary>
     /// <c>seccomp=&lt;json&gt;</c>: the job profile inline (<see cref="JobSeccompProfile"/>). runsc, started without
@@ -55,10 +40,10 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
         }
         return new CreateContainerParameters
         {
-            Name = ContainerName(jobId),
+            Name = names.ContainerName(jobId),
             Image = image,
             User = string.Create(CultureInfo.InvariantCulture, $"{uid}:{uid}"),
-            Labels = new Dictionary<string, string> { [JobLabel] = jobId, [InstanceLabel] = instance },
+            Labels = names.ContainerLabels(jobId),
             NetworkDisabled = true,
             AttachStdout = false,
             AttachStderr = false,
@@ -119,7 +104,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
         var memory = build.MemoryMb * 1024L * 1024L;
         return new Dictionary<string, string?>
         {
-            ["t"] = ImageTag(jobId),
+            ["t"] = names.ImageTag(jobId),
             ["dockerfile"] = "Dockerfile",
             ["rm"] = "1",
             ["forcerm"] = "1",

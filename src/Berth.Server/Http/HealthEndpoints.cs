@@ -35,7 +35,7 @@ public static class HealthEndpoints
     }
 
     internal static async Task<Results<Ok<Health>, ProblemHttpResult>> Ready(
-        DockerEngine engine, IJobStore store, IOptions<BerthOptions> options, IOptions<SandboxOptions> sandbox,
+        IContainerEngine engine, IJobStore store, IOptions<BerthOptions> options, IOptions<SandboxOptions> sandbox,
         IOptions<ScanOptions> scan, AdvisoryDatabaseProvider databases, TimeProvider time,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
@@ -47,7 +47,7 @@ public static class HealthEndpoints
             ProbeAsync(EngineUnreachable, $"the Docker engine at {berth.DockerEndpoint} does not answer", logger, async token =>
             {
                 await engine.PingAsync(token);
-                if ((await engine.RuntimesAsync(token)).Contains(runtime))
+                if ((await engine.InfoAsync(token)).Runtimes.ContainsKey(runtime))
                 {
                     return null;
                 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Berth.Server.Configuration;
 using Berth.Server.Contexts;
-using Berth.Server.Docker;
 using Berth.Server.Logging;
 using Berth.Server.Pipeline;
 using Microsoft.Extensions.Options;
@@ -14,9 +13,7 @@ public sealed class JobService(
     JobPipeline pipeline,
     ActiveJobs active,
     QueueSignal signal,
-    DockerEngine engine,
-    HardeningProfile profile,
-    DataVolumes volumes,
+    JobResources resources,
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
     TimeProvider time,
@@ -108,23 +105,7 @@ public sealed class JobService(
         {
             throw new RequestRejectedException(409, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
         }
-        try
-        {
-            await volumes.ReleaseAsync(JobPaths.For(berthOptions.Value.JobsRoot, id), cancellationToken); // normally already released
-        }
-        catch (IOException e)
-        {
-            Log.DeleteFilesFailed(logger, id, e);
-        }
-        TryDeleteDirectory(id, JobPaths.For(berthOptions.Value.JobsRoot, id).Directory);
-        try
-        {
-            await engine.RemoveImageAsync(profile.ImageTag(id), cancellationToken, prune: active.Count == 0);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            Log.DeleteFilesFailed(logger, id, e);
-        }
+        await resources.ReleaseAsync(id, JobParts.All, cancellationToken); // what is left fails softly: the janitor retries
         return true;
     }
 

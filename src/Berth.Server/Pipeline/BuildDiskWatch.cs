@@ -13,7 +13,7 @@ namespace Berth.Server.Pipeline;
 /// sees (a COPY that writes inside dockerd, files a step made and the committed layer's size leaves out), the
 /// engine's own filesystem is watched too: see <see cref="Backstop"/>.
 /// </summary>
-public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
+public sealed class BuildDiskWatch(IContainerEngine engine, BuildCgroups cgroups)
 {
     private const long Block = 4096;
 
@@ -25,7 +25,7 @@ public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
 
     public async Task<Mark?> MarkAsync(CancellationToken cancellationToken)
     {
-        var root = await engine.RootDirectoryAsync(cancellationToken);
+        var root = (await engine.InfoAsync(cancellationToken)).RootDirectory;
         if (root is null || !Directory.Exists(root))
         {
             return null; // a remote engine: the per-build measure is all there is
@@ -53,16 +53,16 @@ public sealed class BuildDiskWatch(DockerEngine engine, BuildCgroups cgroups)
     /// <summary>Bytes added so far by builds of <paramref name="cacheLabel"/> started at <paramref name="since"/> or later.</summary>
     public async Task<long> MeasureAsync(string jobId, string cacheLabel, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        var images = await engine.ListLabelledImagesAsync(cacheLabel, danglingOnly: false, cancellationToken);
-        var sizes = images.GroupBy(i => i.ID).ToDictionary(g => g.Key, g => g.First().Size);
+        var images = await engine.ListImagesAsync(cacheLabel, danglingOnly: false, cancellationToken);
+        var sizes = images.GroupBy(i => i.Id).ToDictionary(g => g.Key, g => g.First().Size);
         long total = 0;
-        foreach (var image in images.Where(i => new DateTimeOffset(DateTime.SpecifyKind(i.Created, DateTimeKind.Utc)) >= since))
+        foreach (var image in images.Where(i => i.Created >= since))
         {
-            total += Math.Max(0, image.Size - await SizeOfAsync(image.ParentID, sizes, cancellationToken));
+            total += Math.Max(0, image.Size - await SizeOfAsync(image.ParentId, sizes, cancellationToken));
         }
         foreach (var containerId in cgroups.Containers(jobId))
         {
-            if (await engine.ContainerUpperDirAsync(containerId, cancellationToken) is { } upper)
+            if ((await engine.InspectContainerAsync(containerId, cancellationToken))?.UpperDir is { } upper)
             {
                 total += DirectorySize(upper);
             }

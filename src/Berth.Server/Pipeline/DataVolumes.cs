@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Berth.Server.Configuration;
 using Berth.Server.Jobs;
+using Berth.Server.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Pipeline;
 
@@ -11,29 +14,51 @@ namespace Berth.Server.Pipeline;
 /// with mode 0700. Writing past the job's <c>dataMb</c> fails inside the container with ENOSPC, and the
 /// host never gives a job more disk than that. mkfs.ext4 sizes the inode table from the size too, so
 /// creating too many files fails with ENOSPC as well; both count as a full /data (<see cref="Exhausted(JobPaths, int)"/>).
+/// <para>
+/// Up to <c>Berth:DataPoolSize</c> empty filesystems of <c>Limits:DataMb</c> wait formatted in
+/// <c>&lt;DataRoot&gt;/data-pool/</c>: a job of that size gets one moved into its directory, and a new one is made in
+/// the background. Each is made by Berth and used by one job only, then deleted; none is ever reused.
+/// </para>
 /// </summary>
-public sealed class DataVolumes
+public sealed class DataVolumes(IOptions<BerthOptions> berth, IOptions<LimitsOptions> limits, ILogger<DataVolumes> logger) : IDataVolumes
 {
     private const ulong MiB = 1024 * 1024;
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    private readonly ConcurrentQueue<string> _pool = new();
+    private int _filling;
 
     public static string ImagePath(JobPaths paths) => Path.Combine(paths.Directory, "data.img");
+
+    private string PoolRoot => Path.Combine(berth.Value.DataRoot, "data-pool");
+
+    /// <summary>Empties what a previous process left in the pool (nothing of it is trusted), then fills it.</summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(PoolRoot))
+        {
+            Directory.Delete(PoolRoot, recursive: true);
+        }
+        await FillAsync(cancellationToken);
+    }
 
     /// <summary>A fresh, empty, mounted /data of <paramref name="sizeMb"/> MiB owned by <paramref name="uid"/> (anything from an earlier attempt is gone).</summary>
     public async Task PrepareAsync(JobPaths paths, int sizeMb, int uid, CancellationToken cancellationToken)
     {
         await ReleaseAsync(paths, cancellationToken);
-        var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        Directory.CreateDirectory(paths.Data, mode);
+        Directory.CreateDirectory(paths.Data, OwnerOnly);
         var image = ImagePath(paths);
-        await using (var file = new FileStream(image, FileMode.Create, FileAccess.Write, FileShare.None))
+        if (sizeMb == limits.Value.DataMb && _pool.TryDequeue(out var pooled))
         {
-            file.SetLength(sizeMb * (long)MiB); // sparse: blocks are used only as the job writes
+            File.Move(pooled, image);
+            _ = FillInBackground();
         }
-        File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var owner = string.Create(CultureInfo.InvariantCulture, $"{uid}:{uid}");
-        await RunAsync("mkfs.ext4", ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", $"root_owner={owner}", image], cancellationToken);
+        else
+        {
+            await FormatAsync(image, sizeMb, cancellationToken);
+        }
         await RunAsync("mount", ["-t", "ext4", "-o", "loop,nosuid,nodev,noexec", image, paths.Data], cancellationToken);
-        File.SetUnixFileMode(paths.Data, mode);
+        File.SetUnixFileMode(paths.Data, OwnerOnly);
         NativeFiles.Chown(paths.Data, uid, uid);
         var lostFound = Path.Combine(paths.Data, "lost+found");
         if (Directory.Exists(lostFound))
@@ -41,6 +66,54 @@ public sealed class DataVolumes
             Directory.Delete(lostFound);
         }
     }
+
+    /// <summary>A sparse file holding an empty ext4 of <paramref name="sizeMb"/> MiB, its root owned by root until mounted for a job.</summary>
+    private static async Task FormatAsync(string image, int sizeMb, CancellationToken cancellationToken)
+    {
+        await using (var file = new FileStream(image, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.SetLength(sizeMb * (long)MiB); // sparse: blocks are used only as the job writes
+        }
+        File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await RunAsync("mkfs.ext4", ["-q", "-F", "-m", "0", "-O", "^has_journal", image], cancellationToken);
+    }
+
+    private async Task FillInBackground()
+    {
+        try
+        {
+            await FillAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.DataPoolFillFailed(logger, e); // jobs format their own until it works again
+        }
+    }
+
+    private async Task FillAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _filling, 1) == 1)
+        {
+            return; // another fill is running
+        }
+        try
+        {
+            Directory.CreateDirectory(PoolRoot, OwnerOnly);
+            while (_pool.Count < berth.Value.DataPoolSize)
+            {
+                var image = Path.Combine(PoolRoot, Guid.NewGuid().ToString("N") + ".img");
+                await FormatAsync(image, limits.Value.DataMb, cancellationToken);
+                _pool.Enqueue(image);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _filling, 0);
+        }
+    }
+
+    /// <summary>Whether the job has a /data mounted or its image file.</summary>
+    public bool Holds(JobPaths paths) => IsMounted(paths.Data) || File.Exists(ImagePath(paths));
 
     /// <summary>Fewer free inodes than this, and /data counts as full: the job cannot create files any more.</summary>
     internal const int InodeSlack = 16;

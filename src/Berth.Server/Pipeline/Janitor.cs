@@ -15,9 +15,9 @@ namespace Berth.Server.Pipeline;
 /// </summary>
 public sealed class Janitor(
     IJobStore store,
-    DockerEngine engine,
-    HardeningProfile profile,
-    DataVolumes volumes,
+    IContainerEngine engine,
+    EngineNames names,
+    JobResources resources,
     BuildCgroups buildCgroups,
     RunscContainers runscContainers,
     ActiveJobs active,
@@ -37,10 +37,12 @@ public sealed class Janitor(
         await PartAsync("images", SweepImagesAsync, cancellationToken);
         await PartAsync("build layers", SweepBuildLayersAsync, cancellationToken);
         await PartAsync("gVisor processes", SweepRunscAsync, cancellationToken);
-        await PartAsync("build cgroups", _ =>
+        await PartAsync("build cgroups", async ct =>
         {
-            buildCgroups.Sweep(active.IsActive);
-            return Task.CompletedTask;
+            foreach (var jobId in buildCgroups.List().Where(j => !active.IsActive(j)))
+            {
+                await resources.ReleaseAsync(jobId, JobParts.BuildCgroup, ct);
+            }
         }, cancellationToken);
         await PartAsync("job directories", SweepDirectoriesAsync, cancellationToken);
     }
@@ -59,14 +61,14 @@ public sealed class Janitor(
 
     private async Task SweepContainersAsync(CancellationToken cancellationToken)
     {
-        foreach (var (containerId, jobId) in await engine.ListJobContainersAsync(profile.InstanceFilter, cancellationToken))
+        var containers = await engine.ListContainersAsync([EngineNames.JobLabel, names.InstanceFilter], cancellationToken);
+        foreach (var jobId in containers.Select(c => EngineNames.JobOfLabels(c.Labels)).OfType<string>().Distinct())
         {
-            await PartAsync($"container {containerId}", async ct =>
+            await PartAsync($"containers of job {jobId}", async ct =>
             {
-                if (await IsLeftoverAsync(jobId, ct))
+                if (await IsLeftoverAsync(jobId, ct) && await resources.ReleaseAsync(jobId, JobParts.Container, ct))
                 {
-                    await engine.RemoveContainerAsync(containerId, ct);
-                    Log.OrphanRemoved(logger, $"container {containerId}", jobId);
+                    Log.OrphanRemoved(logger, "container", jobId);
                 }
             }, cancellationToken);
         }
@@ -74,19 +76,16 @@ public sealed class Janitor(
 
     private async Task SweepImagesAsync(CancellationToken cancellationToken)
     {
-        foreach (var (image, jobId) in await engine.ListJobImagesAsync(profile.ImageTagPattern, cancellationToken))
+        foreach (var jobId in (await engine.ListImageTagsAsync(names.ImageTagPattern, cancellationToken)).Select(names.JobOfImageTag).OfType<string>().Distinct())
         {
-            await PartAsync($"image {image}", async ct =>
+            await PartAsync($"image of job {jobId}", async ct =>
             {
                 var job = await store.GetAsync(jobId, ct);
                 var retained = job?.FinishedAt is { } finished
                     && time.GetUtcNow() - finished < TimeSpan.FromSeconds(buildOptions.Value.ImageRetentionSeconds);
-                if (!retained && await IsLeftoverAsync(jobId, ct))
+                if (!retained && await IsLeftoverAsync(jobId, ct) && await resources.ReleaseAsync(jobId, JobParts.Image, ct))
                 {
-                    if (await engine.RemoveImageAsync(image, ct, prune: active.Count == 0))
-                    {
-                        Log.OrphanRemoved(logger, $"image {image}", jobId);
-                    }
+                    Log.OrphanRemoved(logger, "image", jobId);
                 }
             }, cancellationToken);
         }
@@ -102,20 +101,20 @@ public sealed class Janitor(
     private async Task SweepBuildLayersAsync(CancellationToken cancellationToken)
     {
         var build = buildOptions.Value;
-        foreach (var image in await engine.ListLabelledImagesAsync($"{HardeningProfile.InstanceLabel}={profile.Instance}", danglingOnly: true, cancellationToken))
+        foreach (var image in await engine.ListImagesAsync(names.InstanceFilter, danglingOnly: true, cancellationToken))
         {
             // Asked again for each layer: a job that started since the list was taken may be building on it (a cache
             // hit holds no container, so the engine would not refuse the removal).
             var minimumAge = TimeSpan.FromSeconds(Math.Max(build.ImageRetentionSeconds, active.Count > 0 ? build.TimeoutSeconds : 0));
-            if (time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(image.Created, DateTimeKind.Utc)) < minimumAge)
+            if (time.GetUtcNow() - image.Created < minimumAge)
             {
                 continue;
             }
-            await PartAsync($"build layer {image.ID}", async ct =>
+            await PartAsync($"build layer {image.Id}", async ct =>
             {
-                if (await engine.RemoveImageAsync(image.ID, ct, prune: active.Count == 0))
+                if (await engine.RemoveImageAsync(image.Id, prune: active.Count == 0, ct))
                 {
-                    Log.OrphanRemoved(logger, $"build layer {image.ID}", "-");
+                    Log.OrphanRemoved(logger, $"build layer {image.Id}", "-");
                 }
             }, cancellationToken);
         }
@@ -131,7 +130,7 @@ public sealed class Janitor(
         var gone = new List<string>();
         foreach (var containerId in runscContainers.List())
         {
-            if (!await engine.ContainerExistsAsync(containerId, cancellationToken))
+            if (await engine.InspectContainerAsync(containerId, cancellationToken) is null)
             {
                 gone.Add(containerId);
             }
@@ -140,7 +139,7 @@ public sealed class Janitor(
         {
             return;
         }
-        var runsc = await engine.RuntimePathAsync("runsc", cancellationToken) is { } path && ResolveExecutable(path) is { } file
+        var runsc = (await engine.InfoAsync(cancellationToken)).Runtimes.GetValueOrDefault("runsc") is { } path && ResolveExecutable(path) is { } file
             ? FileIdentity.Of(file)
             : null;
         var plan = RunscProcesses.Plan(gone, RunscProcesses.Find(ProcRoot), runsc);
@@ -183,21 +182,24 @@ public sealed class Janitor(
         {
             return;
         }
-        var paths = JobPaths.For(options.Value.JobsRoot, jobId);
         var unknown = await store.GetAsync(jobId, cancellationToken) is null;
         if (unknown && time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < UnknownDirectoryGrace)
         {
             return;
         }
-        if (DataVolumes.IsMounted(paths.Data) || File.Exists(DataVolumes.ImagePath(paths)))
-        {
-            await volumes.ReleaseAsync(paths, cancellationToken);
-            Log.OrphanRemoved(logger, "data volume", jobId);
-        }
         if (unknown)
         {
-            Directory.Delete(directory, recursive: true);
-            Log.OrphanRemoved(logger, "job directory", jobId);
+            if (await resources.ReleaseAsync(jobId, JobParts.Directory, cancellationToken))
+            {
+                Log.OrphanRemoved(logger, "job directory", jobId);
+            }
+        }
+        else if (resources.HoldsData(jobId))
+        {
+            if (await resources.ReleaseAsync(jobId, JobParts.Data, cancellationToken))
+            {
+                Log.OrphanRemoved(logger, "data volume", jobId);
+            }
         }
     }
 

@@ -3,7 +3,7 @@ using Berth.Server.Jobs;
 
 namespace Berth.Server.Pipeline;
 
-/// <summary>What the stages of one job run share.</summary>
+/// <summary>What the stages of one job run share: the job as it stands, its files and the parsed Dockerfile.</summary>
 public sealed class JobContext(Job job, JobPaths paths)
 {
     public Job Job { get; set; } = job;
@@ -12,10 +12,4 @@ public sealed class JobContext(Job job, JobPaths paths)
 
     /// <summary>Set by the lint stage.</summary>
     public DockerfileDocument? Document { get; set; }
-
-    /// <summary>Set by a stage that decided not to run (e.g. Scan:Enabled=false); the stage shows as skipped.</summary>
-    public bool StageSkipped { get; set; }
-
-    /// <summary>Set by the run stage as soon as the container exists, so clean-up can remove it directly.</summary>
-    public string? ContainerId { get; set; }
 }

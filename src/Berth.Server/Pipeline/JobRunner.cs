@@ -7,56 +7,49 @@ using Microsoft.Extensions.Options;
 namespace Berth.Server.Pipeline;
 
 /// <summary>
-/// The workers: each claims the oldest queued job, runs it through <see cref="JobPipeline"/>, saves
-/// every transition, and always cleans up. At start-up it first recovers what a previous process left.
+/// The workers: each claims the oldest queued job, runs it through <see cref="JobPipeline"/>, saves every transition,
+/// and always releases what the job held (<see cref="JobResources"/>). At start-up it first recovers what a previous
+/// process left.
 /// </summary>
 public sealed class JobRunner(
     IJobStore store,
     JobPipeline pipeline,
-    DockerEngine engine,
-    HardeningProfile profile,
-    DataVolumes volumes,
+    JobResources resources,
     Janitor janitor,
     ActiveJobs active,
     QueueSignal signal,
     IOptions<BerthOptions> options,
     IOptions<BuildOptions> buildOptions,
+    IOptions<SandboxOptions> sandbox,
+    EngineNames names,
     TimeProvider time,
     ILogger<JobRunner> logger) : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(60);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RecoverAsync(stoppingToken);
-        Log.Ready(logger, options.Value.Workers, profile.Runtime, profile.Instance, options.Value.DataRoot);
+        Log.Ready(logger, options.Value.Workers, sandbox.Value.Runtime, names.Instance, options.Value.DataRoot);
         var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken));
         await Task.WhenAll(workers);
     }
 
     /// <summary>
-    /// Jobs left in an active state by a previous process: their containers go; each job is re-queued
-    /// once, and failed as <c>interrupted</c> the second time. Then the janitor sweeps what is left.
+    /// Jobs left in an active state by a previous process: what they held goes; each job is re-queued once, and failed
+    /// as <c>interrupted</c> the second time. Then the janitor sweeps what is left.
     /// </summary>
     internal async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        var leftovers = await store.ListActiveAsync(cancellationToken);
-        foreach (var job in leftovers)
+        foreach (var job in await store.ListActiveAsync(cancellationToken))
         {
             using var scope = BeginScope(job);
-            try
-            {
-                await engine.RemoveJobContainersAsync(job.Id, cancellationToken);
-                await volumes.ReleaseAsync(JobPaths.For(options.Value.JobsRoot, job.Id), cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Log.CleanupFailed(logger, job.Id, e);
-            }
-            if (job.Attempts >= 2)
+            var interrupted = job.Attempts >= 2;
+            await resources.ReleaseAsync(job.Id, interrupted ? JobParts.Run | JobParts.Context : JobParts.Run, cancellationToken);
+            if (interrupted)
             {
                 Log.JobInterrupted(logger, job.Id);
-                await DeleteContext(JobPaths.For(options.Value.JobsRoot, job.Id));
                 await store.SaveAsync(Finish(job with
                 {
                     Status = JobStatus.Failed,
@@ -72,6 +65,14 @@ public sealed class JobRunner(
         }
 
         await janitor.SweepAsync(cancellationToken);
+        try
+        {
+            await resources.WarmUpAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.DataPoolFillFailed(logger, e); // each job makes its own /data meanwhile
+        }
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)
@@ -100,34 +101,23 @@ public sealed class JobRunner(
         }
     }
 
+    /// <summary>
+    /// Runs a claimed job through every stage and saves each transition. Its container (and, with no image
+    /// retention, its image) is gone before the final state is saved; its /data, build cgroup and context go right
+    /// after, off the path of the client waiting for the result.
+    /// </summary>
     internal async Task RunAsync(Job claimed, CancellationToken stoppingToken)
     {
         using var scope = BeginScope(claimed);
         using var userCancel = active.Register(claimed.Id);
         using var jobToken = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, userCancel.Token);
-        var paths = JobPaths.For(options.Value.JobsRoot, claimed.Id);
-        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null, Scan = null }, paths);
+        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null, Scan = null },
+            resources.PathsOf(claimed.Id));
         Log.JobStarted(logger, claimed.Id, claimed.Attempts);
         IJobStage? current = null;
         try
         {
-            foreach (var stage in pipeline.Stages)
-            {
-                current = stage;
-                Log.StageStarted(logger, claimed.Id, stage.Name);
-                context.Job = context.Job.WithStage(stage.Name, StageStatus.Running, time.GetUtcNow()) with { Status = stage.Status };
-                await store.SaveAsync(context.Job, CancellationToken.None);
-                context.StageSkipped = false;
-                await stage.ExecuteAsync(context, jobToken.Token);
-                context.Job = context.Job.WithStage(stage.Name, context.StageSkipped ? StageStatus.Skipped : StageStatus.Succeeded, time.GetUtcNow());
-            }
-            context.Job = Finish(context.Job with { Status = JobStatus.Succeeded });
-            Log.JobSucceeded(logger, claimed.Id, context.Job.Performance);
-        }
-        catch (JobFailedException e)
-        {
-            context.Job = Fail(context.Job, current, e.ToFailure());
-            Log.JobFailed(logger, claimed.Id, e.Reason, e.Message);
+            context.Job = await RunStagesAsync(context, s => current = s, jobToken.Token);
         }
         catch (OperationCanceledException) when (userCancel.IsCancellationRequested)
         {
@@ -141,7 +131,7 @@ public sealed class JobRunner(
             context.Job = Requeued(context.Job) with { Attempts = Math.Max(0, context.Job.Attempts - 1) };
             Log.JobRequeued(logger, claimed.Id, was.ToWire());
         }
-        catch (Exception e) when (IsEngineFailure(e))
+        catch (EngineException e)
         {
             Log.JobFailed(logger, claimed.Id, FailureReasons.EngineError, e.Message);
             context.Job = Fail(context.Job, current, new JobFailure(FailureReasons.EngineError,
@@ -153,62 +143,45 @@ public sealed class JobRunner(
             context.Job = Fail(context.Job, current, new JobFailure(FailureReasons.InternalError,
                 $"Berth hit an internal error during the {current?.Name ?? "setup"} stage; the server log has the details under job {claimed.Id}"));
         }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(CleanupTimeout, time);
+            var before = buildOptions.Value.ImageRetentionSeconds == 0 ? JobParts.Container | JobParts.Image : JobParts.Container;
+            await resources.ReleaseAsync(claimed.Id, before, timeout.Token);
+            await store.SaveAsync(context.Job, CancellationToken.None);
+            var after = context.Job.Status.IsTerminal() ? JobParts.Data | JobParts.BuildCgroup | JobParts.Context : JobParts.Data | JobParts.BuildCgroup;
+            await resources.ReleaseAsync(claimed.Id, after, timeout.Token);
+        }
         finally
         {
-            await CleanUpAsync(context);
             active.Unregister(claimed.Id);
         }
-        await store.SaveAsync(context.Job, CancellationToken.None);
     }
 
-    /// <summary>
-    /// Removes the job's container, then its /data volume, then (with Build:ImageRetentionSeconds=0) its image tag.
-    /// Each step runs even when an earlier one failed (the engine may be down); the janitor retries later.
-    /// </summary>
-    private async Task CleanUpAsync(JobContext context)
+    private async Task<Job> RunStagesAsync(JobContext context, Action<IJobStage> entering, CancellationToken cancellationToken)
     {
-        var jobId = context.Job.Id;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await TryAsync(async () =>
+        foreach (var stage in pipeline.Stages)
         {
-            if (context.ContainerId is { } containerId)
+            entering(stage);
+            Log.StageStarted(logger, context.Job.Id, stage.Name);
+            context.Job = context.Job.WithStage(stage.Name, StageStatus.Running, time.GetUtcNow()) with { Status = stage.Status };
+            await store.SaveAsync(context.Job, CancellationToken.None);
+            switch (await stage.ExecuteAsync(context, cancellationToken))
             {
-                await engine.RemoveContainerAsync(containerId, timeout.Token);
-            }
-            else if (context.Job.Stages.Any(s => s.Name == "run" && s.Status != StageStatus.Pending && s.Status != StageStatus.Skipped))
-            {
-                await engine.RemoveJobContainersAsync(jobId, timeout.Token); // the run stage stopped before it knew the id
-            }
-        });
-        await TryAsync(() => volumes.ReleaseAsync(context.Paths, timeout.Token)); // lazily detached if still busy
-        if (context.Job.Status.IsTerminal())
-        {
-            await TryAsync(() => DeleteContext(context.Paths));
-        }
-        if (buildOptions.Value.ImageRetentionSeconds == 0)
-        {
-            await TryAsync(() => engine.RemoveImageAsync(profile.ImageTag(jobId), timeout.Token, prune: active.Count <= 1)); // this job is still counted
-        }
-
-        async Task TryAsync(Func<Task> step)
-        {
-            try
-            {
-                await step();
-            }
-            catch (Exception e)
-            {
-                Log.CleanupFailed(logger, jobId, e);
+                case StageOutcome.FailedOutcome failed:
+                    Log.JobFailed(logger, context.Job.Id, failed.Failure.Reason, failed.Failure.Message);
+                    return Fail(context.Job, stage, failed.Failure);
+                case StageOutcome.SkippedOutcome:
+                    context.Job = context.Job.WithStage(stage.Name, StageStatus.Skipped, time.GetUtcNow());
+                    break;
+                default:
+                    context.Job = context.Job.WithStage(stage.Name, StageStatus.Succeeded, time.GetUtcNow());
+                    break;
             }
         }
-    }
-
-    /// <summary>Nothing serves the build context once the job has ended: it goes (a requeued job keeps it for its next attempt).</summary>
-    private static Task DeleteContext(JobPaths paths)
-    {
-        File.Delete(paths.BuildContext);
-        File.Delete(paths.EngineBuildContext); // only left by a process that died mid-build
-        return Task.CompletedTask;
+        Log.JobSucceeded(logger, context.Job.Id, context.Job.Performance);
+        return Finish(context.Job with { Status = JobStatus.Succeeded });
     }
 
     private Job Fail(Job job, IJobStage? stage, JobFailure failure) =>
@@ -227,12 +200,6 @@ public sealed class JobRunner(
             Stages = job.Stages.Select(s => s.Status == StageStatus.Pending ? s with { Status = StageStatus.Skipped } : s).ToList(),
         };
     }
-
-    /// <summary>The engine went away or answered with an error (e.g. dockerd restarted under the job).</summary>
-    private static bool IsEngineFailure(Exception e) =>
-        e is global::Docker.DotNet.DockerApiException or HttpRequestException or System.Net.Sockets.SocketException
-        || (e is IOException && e.GetType().Namespace?.StartsWith("System.Net", StringComparison.Ordinal) == true)
-        || (e.InnerException is { } inner && IsEngineFailure(inner));
 
     private Job Finish(Job job) => job with { FinishedAt = time.GetUtcNow() };
 

@@ -99,6 +99,24 @@ public sealed class BerthApi(HttpClient client)
         return gz;
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="seconds"/> for <paramref name="condition"/>: for what Berth does just after a job's
+    /// final state is saved (its /data is released off the client's path).
+    /// </summary>
+    public static async Task<bool> EventuallyAsync(Func<bool> condition, int seconds = 15)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
+            {
+                return false;
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     public static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         var body = await response.Content.ReadAsStringAsync();

@@ -209,8 +209,8 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
         Assert.Equal(FailureReasons.DataQuotaExceeded, job.Failure?.Reason);
         Assert.Contains("16 MiB quota", job.Failure?.Message, StringComparison.Ordinal);
         var jobDir = Path.Combine(fixture.Server.DataRoot, "jobs", job.Id);
-        Assert.DoesNotContain(File.ReadAllText("/proc/self/mountinfo").Split('\n'), line => line.Contains(jobDir, StringComparison.Ordinal));
-        Assert.False(File.Exists(Path.Combine(jobDir, "data.img")));
+        Assert.True(await EventuallyAsync(() => !File.ReadAllText("/proc/self/mountinfo").Contains(jobDir, StringComparison.Ordinal)), "/data stayed mounted");
+        Assert.True(await EventuallyAsync(() => !File.Exists(Path.Combine(jobDir, "data.img"))), "/data's image file stayed");
         Assert.Contains("No space left on device", await Api.LogsAsync(job.Id), StringComparison.Ordinal);
     }
 

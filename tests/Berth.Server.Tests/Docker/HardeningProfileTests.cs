@@ -6,7 +6,7 @@ namespace Berth.Server.Tests.Docker;
 
 public sealed class HardeningProfileTests
 {
-    private static readonly HardeningProfile Profile = new(new SandboxOptions(), new LimitsOptions(), new BuildOptions(), "1a2b3c4d");
+    private static readonly HardeningProfile Profile = new(new SandboxOptions(), new LimitsOptions(), new BuildOptions(), new EngineNames("1a2b3c4d"));
 
     [Theory]
     [InlineData(0L, 200_000_000)]
@@ -23,8 +23,8 @@ public sealed class HardeningProfileTests
         var host = spec.HostConfig;
 
         Assert.Equal("200000007:200000007", spec.User);
-        Assert.Equal("abc", spec.Labels[HardeningProfile.JobLabel]);
-        Assert.Equal("1a2b3c4d", spec.Labels[HardeningProfile.InstanceLabel]);
+        Assert.Equal("abc", spec.Labels[EngineNames.JobLabel]);
+        Assert.Equal("1a2b3c4d", spec.Labels[EngineNames.InstanceLabel]);
         Assert.Equal("berth-1a2b3c4d-job-abc", spec.Name);
         Assert.True(spec.NetworkDisabled);
         Assert.Equal("none", host.NetworkMode);

@@ -3,7 +3,7 @@ using Berth.Server.Docker;
 using Berth.Server.Http;
 using Berth.Server.Scanning;
 using Berth.Server.Storage;
-using Docker.DotNet;
+using Berth.Server.Tests.Fakes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -25,7 +25,7 @@ public sealed class HealthEndpointsTests
             var options = Options.Create(new BerthOptions { DataRoot = root, DockerEndpoint = NoEngine });
             var store = new SqliteJobStore(options);
             await store.InitializeAsync(CancellationToken.None);
-            using var engine = new DockerEngine(new DockerClientBuilder().WithEndpoint(new Uri(NoEngine)).Build());
+            var engine = new FakeEngine { Down = true };
             using var logs = new ListLogger();
             using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
 

@@ -2,7 +2,8 @@ using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
-using Docker.DotNet;
+using Berth.Server.Tests.Fakes;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,11 +20,13 @@ public sealed class JanitorTests : IDisposable
     private Janitor Create(IJobStore store, RunscContainers? containers = null)
     {
         var options = Options.Create(new BerthOptions { DataRoot = _root });
-        var engine = new DockerEngine(new DockerClientBuilder().WithEndpoint(new Uri($"unix://{_root}/no-engine.sock")).Build());
-        var profile = new HardeningProfile(new SandboxOptions(), new LimitsOptions(), new BuildOptions(), InstanceIdentity.LoadOrCreate(_root).Id);
-        return new Janitor(store, engine, profile, new DataVolumes(),
-            new BuildCgroups(Options.Create(new BuildOptions()), profile), containers ?? new RunscContainers(options), new ActiveJobs(),
-            options, Options.Create(new BuildOptions()), TimeProvider.System, _log);
+        var engine = new FakeEngine { Down = true };
+        var names = new EngineNames(InstanceIdentity.LoadOrCreate(_root).Id);
+        var active = new ActiveJobs();
+        var runsc = containers ?? new RunscContainers(options);
+        var cgroups = new BuildCgroups(Options.Create(new BuildOptions()), names);
+        var resources = new JobResources(engine, names, new FakeDataVolumes(), cgroups, runsc, active, options, NullLogger<JobResources>.Instance);
+        return new Janitor(store, engine, names, resources, cgroups, runsc, active, options, Options.Create(new BuildOptions()), TimeProvider.System, _log);
     }
 
     private string OldJobDirectory(string jobId)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Berth.Scanner;
 using Berth.Server.Configuration;
 using Berth.Server.Contexts;
 using Berth.Server.Dockerfiles;
@@ -16,31 +17,33 @@ namespace Berth.Server.Pipeline.Stages;
 /// key (so one owner never hits another's build cache) and, where the base has one, turns its health check off.
 /// While it runs, its disk use (<c>Build:MaxImageMb</c>) and output (<c>Build:MaxOutputMb</c>) are watched.
 /// </summary>
-public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, BuildCgroups cgroups, BuildDiskWatch disk,
-    HardeningProfile profile, InstanceIdentity identity, AllowedImages allowed, ActiveJobs active,
+public sealed class BuildStage(IContainerEngine engine, JobResources resources, BuildDiskWatch disk,
+    HardeningProfile profile, EngineNames names, InstanceIdentity identity, AllowedImages allowed, ActiveJobs active,
     IOptions<BuildOptions> buildOptions, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
-    public const string InstanceLabel = HardeningProfile.InstanceLabel;
-    public const string CacheLabel = "berth.cache";
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
 
     public string Name => "build";
 
     public JobStatus Status => JobStatus.Building;
 
-    public async Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    public async Task<StageOutcome> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         var options = buildOptions.Value;
         var document = context.Document ?? throw new InvalidOperationException("the lint stage did not run");
         using var log = new CappedLogWriter(context.Paths.BuildLog, berthOptions.Value.LogCapKb * 1024L);
 
-        var healthChecked = await CheckBaseImagesAsync(document, log, cancellationToken);
+        var (healthChecked, refused) = await CheckBaseImagesAsync(document, log, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
         var cacheKey = identity.CacheKeyFor(context.Job.Owner);
         var dockerfile = EngineDockerfile(await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken), document, cacheKey, healthChecked);
         await BuildTar.WriteAsync(context.Paths.BuildContext, context.Paths.EngineBuildContext, dockerfile, cancellationToken);
 
         var tracker = new BuildProgress(log, options.MaxOutputMb * 1024L * 1024L);
-        var (cgroupParent, problem) = cgroups.Create(context.Job.Id);
+        var (cgroupParent, problem) = resources.CreateBuildCgroup(context.Job.Id);
         if (problem is not null)
         {
             log.Write($"[berth] {problem}\n");
@@ -50,35 +53,35 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, limit.Token);
         tracker.OverLimit = limit.Cancel;
         var started = time.GetUtcNow().AddSeconds(-2);
-        var cacheLabel = $"{CacheLabel}={cacheKey}";
+        var cacheLabel = EngineNames.CacheFilter(cacheKey);
         var watch = WatchDiskAsync(context.Job.Id, cacheLabel, started, tracker, limit, linked.Token);
         try
         {
             await using var tar = new FileStream(context.Paths.EngineBuildContext, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
-            await builder.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent), tracker.Report, linked.Token);
+            await engine.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent), tracker.Report, linked.Token);
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             log.Write($"\n[berth] build stopped: {tracker.LimitProblem}\n");
-            throw new JobFailedException(FailureReasons.BuildLimitExceeded, $"{tracker.LimitProblem}{tracker.AtStep}");
+            return StageOutcome.Failed(FailureReasons.BuildLimitExceeded, $"{tracker.LimitProblem}{tracker.AtStep}");
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             log.Write($"\n[berth] build stopped: it ran longer than {options.TimeoutSeconds} s\n");
-            throw new JobFailedException(FailureReasons.Timeout,
+            return StageOutcome.Failed(FailureReasons.Timeout,
                 string.Create(CultureInfo.InvariantCulture, $"the build ran longer than its {options.TimeoutSeconds} s limit (Build:TimeoutSeconds) and was stopped{tracker.AtStep}"));
         }
         catch (EngineBuildException e)
         {
             log.Write($"\n[berth] the engine refused the build: {e.Message}\n");
-            throw new JobFailedException(FailureReasons.BuildFailed, $"the engine refused the build: {Trim(e.Message)}");
+            return StageOutcome.Failed(FailureReasons.BuildFailed, $"the engine refused the build: {Text.Truncate(e.Message.Trim(), 500)}");
         }
         finally
         {
             var built = tracker.Error is null && !linked.IsCancellationRequested;
             await limit.CancelAsync(); // stops the watch
             await watch;
-            cgroups.Remove(context.Job.Id);
+            await resources.ReleaseAsync(context.Job.Id, JobParts.BuildCgroup, CancellationToken.None);
             File.Delete(context.Paths.EngineBuildContext);
             if (!built)
             {
@@ -88,16 +91,18 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
 
         if (tracker.Error is { } error)
         {
-            throw new JobFailedException(FailureReasons.BuildFailed, $"build failed{tracker.AtStep}: {Trim(error)}");
+            return StageOutcome.Failed(FailureReasons.BuildFailed, $"build failed{tracker.AtStep}: {Text.Truncate(error.Trim(), 500)}");
         }
         var added = await disk.MeasureAsync(context.Job.Id, cacheLabel, started, cancellationToken);
-        if (added > options.MaxImageMb * 1024L * 1024L)
+        if (added > Units.Mebibytes(options.MaxImageMb))
         {
-            await engine.RemoveImageAsync(profile.ImageTag(context.Job.Id), CancellationToken.None, prune: active.Count <= 1);
-            throw new JobFailedException(FailureReasons.BuildLimitExceeded, DiskProblem(added));
+            await resources.ReleaseAsync(context.Job.Id, JobParts.Image, CancellationToken.None);
+            return StageOutcome.Failed(FailureReasons.BuildLimitExceeded, DiskProblem(added));
         }
-        var imageId = await engine.ImageIdAsync(profile.ImageTag(context.Job.Id), cancellationToken);
-        context.Job = context.Job with { ImageId = imageId };
+        var image = await engine.InspectImageAsync(names.ImageTag(context.Job.Id), cancellationToken)
+            ?? throw new EngineException($"the engine reported the build done but has no image {names.ImageTag(context.Job.Id)}");
+        context.Job = context.Job with { ImageId = image.Id };
+        return StageOutcome.Completed;
     }
 
     /// <summary>
@@ -110,38 +115,37 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
     /// </summary>
     private async Task RemoveLayersAsync(IReadOnlyList<string> layers, string cacheKey, DateTimeOffset since)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
         try
         {
             foreach (var id in layers.Reverse().Distinct())
             {
                 var image = await engine.InspectImageAsync(id, timeout.Token);
-                if (image is { RepoTags.Count: 0 } && image.Config?.Labels is { } labels
-                    && labels.TryGetValue(CacheLabel, out var key) && key == cacheKey)
+                if (image is { Tags.Count: 0 } && image.Labels.TryGetValue(EngineNames.CacheLabel, out var key) && key == cacheKey)
                 {
-                    await engine.RemoveImageAsync(image.ID, timeout.Token, prune: active.Count <= 1);
+                    await engine.RemoveImageAsync(image.Id, prune: active.Count <= 1, timeout.Token);
                 }
             }
             if (active.Count <= 1)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, timeout.Token); // let an in-flight commit land
-                foreach (var image in await engine.ListLabelledImagesAsync($"{CacheLabel}={cacheKey}", danglingOnly: true, timeout.Token))
+                foreach (var image in await engine.ListImagesAsync(EngineNames.CacheFilter(cacheKey), danglingOnly: true, timeout.Token))
                 {
-                    if (new DateTimeOffset(DateTime.SpecifyKind(image.Created, DateTimeKind.Utc)) >= since)
+                    if (image.Created >= since)
                     {
-                        await engine.RemoveImageAsync(image.ID, timeout.Token);
+                        await engine.RemoveImageAsync(image.Id, prune: true, timeout.Token);
                     }
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or IOException or global::Docker.DotNet.DockerApiException)
+        catch (Exception e) when (e is OperationCanceledException or EngineException)
         {
             // the engine is going away: the janitor removes what is left
         }
     }
 
     /// <summary>Each external base must be on the engine and its ONBUILD triggers must pass lint. Returns the FROM lines whose base has a health check.</summary>
-    private async Task<HashSet<int>> CheckBaseImagesAsync(DockerfileDocument document, CappedLogWriter log, CancellationToken cancellationToken)
+    private async Task<(HashSet<int> HealthChecked, StageOutcome? Refused)> CheckBaseImagesAsync(DockerfileDocument document, CappedLogWriter log, CancellationToken cancellationToken)
     {
         var healthChecked = new HashSet<int>();
         foreach (var image in BaseImages.Of(document))
@@ -154,30 +158,30 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
                     continue;
                 }
                 log.Write($"base image '{image.Reference}' (line {image.Line}) is not on this engine; pulling is disabled\n");
-                throw new JobFailedException(FailureReasons.BaseImageMissing,
-                    $"base image '{image.Reference}' (FROM on line {image.Line}) is not on this engine and pulling is disabled (Build:Pull=false); use an image the operator has loaded");
+                return (healthChecked, StageOutcome.Failed(FailureReasons.BaseImageMissing,
+                    $"base image '{image.Reference}' (FROM on line {image.Line}) is not on this engine and pulling is disabled (Build:Pull=false); use an image the operator has loaded"));
             }
-            var triggers = image.RunsTriggers ? inspect.Config?.OnBuild ?? [] : [];
+            var triggers = image.RunsTriggers ? inspect.OnBuild : [];
             var refused = DockerfileLinter.LintTriggers(image.Reference, triggers.ToList(), allowed);
             if (refused.Count > 0)
             {
                 log.Write($"line {image.Line}: {refused[0].Message}\n");
-                throw new JobFailedException(FailureReasons.LintRejected, $"line {image.Line}: {refused[0].Message}");
+                return (healthChecked, StageOutcome.Failed(FailureReasons.LintRejected, $"line {image.Line}: {refused[0].Message}"));
             }
-            if (inspect.Config?.Volumes is { Count: > 0 } volumes)
+            if (inspect.Volumes is { Count: > 0 } volumes)
             {
                 // RUN steps would write to an anonymous host volume: outside the layers Berth measures and caps.
-                var shown = string.Join(", ", volumes.Keys.Take(3));
+                var shown = string.Join(", ", volumes.Take(3));
                 log.Write($"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}\n");
-                throw new JobFailedException(FailureReasons.LintRejected,
-                    $"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}; build steps would write to a host volume outside the build's disk limit, so Berth refuses bases with volumes (ask the operator for one without)");
+                return (healthChecked, StageOutcome.Failed(FailureReasons.LintRejected,
+                    $"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}; build steps would write to a host volume outside the build's disk limit, so Berth refuses bases with volumes (ask the operator for one without)"));
             }
-            if (inspect.Config?.Healthcheck?.Test is { Count: > 0 } test && test[0] != "NONE")
+            if (inspect.Healthcheck.Count > 0)
             {
                 healthChecked.Add(image.Line);
             }
         }
-        return healthChecked;
+        return (healthChecked, null);
     }
 
     /// <summary>The Dockerfile the engine builds: the job's, with Berth's lines after each FROM instruction.</summary>
@@ -186,7 +190,7 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         var lines = text.Split('\n').ToList();
         foreach (var from in document.Instructions.Where(i => i.Keyword == "FROM").OrderByDescending(i => i.EndLine))
         {
-            var injected = $"LABEL {InstanceLabel}={identity.Id} {CacheLabel}={cacheKey}";
+            var injected = $"LABEL {EngineNames.InstanceLabel}={identity.Id} {EngineNames.CacheFilter(cacheKey)}";
             if (healthChecked.Contains(from.Line))
             {
                 injected += "\nHEALTHCHECK NONE";
@@ -220,7 +224,7 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
         catch (OperationCanceledException)
         {
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or global::Docker.DotNet.DockerApiException)
+        catch (Exception e) when (e is IOException or EngineException)
         {
             // the engine is going away; the build itself reports that
         }
@@ -228,12 +232,6 @@ public sealed class BuildStage(DockerEngine engine, EngineBuildClient builder, B
 
     private string DiskProblem(long added) => string.Create(CultureInfo.InvariantCulture,
         $"the build wrote {added / (1024 * 1024)} MiB, more than its {buildOptions.Value.MaxImageMb} MiB limit (Build:MaxImageMb)");
-
-    private static string Trim(string? text)
-    {
-        var value = (text ?? "").Trim();
-        return value.Length <= 500 ? value : value[..500] + "…";
-    }
 
     /// <summary>Writes the build's progress to its log, remembers the step and the first error, and caps the output.</summary>
     private sealed class BuildProgress(CappedLogWriter log, long maxOutput)

@@ -9,16 +9,18 @@ public sealed class CollectStage : IJobStage
 
     public JobStatus Status => JobStatus.Running;
 
-    public Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    public Task<StageOutcome> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         try
         {
             context.Job = context.Job with { Performance = PerfFileReader.Read(context.Paths.Data) };
+            return Task.FromResult(StageOutcome.Completed);
         }
-        catch (JobFailedException e) when (DataVolumes.Exhausted(context.Paths, context.Job.Limits.DataMb) is { } what)
+        catch (JobFailedException e)
         {
-            throw new JobFailedException(FailureReasons.DataQuotaExceeded, $"the job filled /data ({what}): {e.Message}");
+            return Task.FromResult(DataVolumes.Exhausted(context.Paths, context.Job.Limits.DataMb) is { } what
+                ? StageOutcome.Failed(FailureReasons.DataQuotaExceeded, $"the job filled /data ({what}): {e.Message}")
+                : StageOutcome.Failed(e.ToFailure()));
         }
-        return Task.CompletedTask;
     }
 }

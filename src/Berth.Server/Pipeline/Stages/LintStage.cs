@@ -14,7 +14,7 @@ public sealed class LintStage(AllowedImages allowed) : IJobStage
 
     public JobStatus Status => JobStatus.Linting;
 
-    public async Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    public async Task<StageOutcome> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         var text = await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken);
         var document = DockerfileParser.Parse(text);
@@ -29,11 +29,12 @@ public sealed class LintStage(AllowedImages allowed) : IJobStage
         context.Job = context.Job with { Lint = findings };
 
         var errors = findings.Where(f => f.Severity == LintFinding.Error).ToList();
-        if (errors.Count > 0)
+        if (errors.Count == 0)
         {
-            var first = errors[0];
-            var more = errors.Count > 1 ? $" (and {errors.Count - 1} more error(s); see lint)" : "";
-            throw new JobFailedException(FailureReasons.LintRejected, $"lint rule '{first.Rule}' at line {first.Line}: {first.Message}{more}");
+            return StageOutcome.Completed;
         }
+        var first = errors[0];
+        var more = errors.Count > 1 ? $" (and {errors.Count - 1} more error(s); see lint)" : "";
+        return StageOutcome.Failed(FailureReasons.LintRejected, $"lint rule '{first.Rule}' at line {first.Line}: {first.Message}{more}");
     }
 }

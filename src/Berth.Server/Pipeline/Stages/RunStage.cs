@@ -10,32 +10,29 @@ namespace Berth.Server.Pipeline.Stages;
 /// Runs the built image in the sandbox <see cref="HardeningProfile"/> describes, with the job's own
 /// data directory at /data, under a wall-clock timeout. Captures stdout+stderr (capped).
 /// </summary>
-public sealed class RunStage(DockerEngine engine, HardeningProfile profile, DataVolumes volumes, RunscContainers containers,
+public sealed class RunStage(IContainerEngine engine, HardeningProfile profile, JobResources resources,
     IOptions<LimitsOptions> limits, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
+    /// <summary>How long the log copy may go on after the container exited (the engine may keep the stream open).</summary>
+    private static readonly TimeSpan LogDrain = TimeSpan.FromSeconds(5);
+
     public string Name => "run";
 
     public JobStatus Status => JobStatus.Running;
 
-    public async Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    public async Task<StageOutcome> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         var job = context.Job;
         var image = job.ImageId ?? throw new InvalidOperationException("the build stage did not run");
         var uid = profile.RunUid(job.Sequence);
-        await volumes.PrepareAsync(context.Paths, job.Limits.DataMb, uid, cancellationToken);
+        await resources.PrepareDataAsync(job.Id, job.Limits.DataMb, uid, cancellationToken);
 
-        if (job.Attempts > 1)
-        {
-            await engine.RemoveJobContainersAsync(job.Id, cancellationToken); // a previous attempt's, if any
-        }
-        var imageVolumes = (await engine.InspectImageAsync(image, cancellationToken))?.Config?.Volumes?.Keys ?? [];
-        var containerId = await engine.CreateContainerAsync(profile.ForRun(job.Id, uid, image, job.Limits, context.Paths.Data, imageVolumes), cancellationToken);
-        context.ContainerId = containerId;
-        containers.Record(containerId); // before any gVisor process of it exists: the janitor only kills recorded ones
+        var imageVolumes = (await engine.InspectImageAsync(image, cancellationToken))?.Volumes ?? [];
+        var containerId = await resources.CreateContainerAsync(job.Id, profile.ForRun(job.Id, uid, image, job.Limits, context.Paths.Data, imageVolumes), retry: job.Attempts > 1, cancellationToken);
         using var log = new CappedLogWriter(context.Paths.RunLog, berthOptions.Value.LogCapKb * 1024L);
         using var logStop = new CancellationTokenSource();
         await engine.StartContainerAsync(containerId, cancellationToken);
-        var logs = CopyLogsAsync(containerId, log, logStop.Token);
+        var logs = engine.FollowLogsAsync(containerId, chunk => log.Write(chunk.Span), logStop.Token);
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(job.Limits.TimeoutSeconds), time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -47,7 +44,7 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
         {
             await engine.KillContainerAsync(containerId, CancellationToken.None);
             await FinishLogsAsync(logs, logStop);
-            throw new JobFailedException(FailureReasons.Timeout,
+            return StageOutcome.Failed(FailureReasons.Timeout,
                 string.Create(CultureInfo.InvariantCulture, $"the job ran longer than its {job.Limits.TimeoutSeconds} s limit and was killed"));
         }
         catch (OperationCanceledException)
@@ -59,22 +56,19 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
         }
         await FinishLogsAsync(logs, logStop);
 
-        var state = (await engine.InspectContainerAsync(containerId, CancellationToken.None)).State
-            ?? throw new InvalidOperationException($"the engine reported no state for container {containerId}");
+        var state = await engine.InspectContainerAsync(containerId, CancellationToken.None)
+            ?? throw new EngineException($"container {containerId} vanished from the engine as it exited");
         context.Job = context.Job with { ExitCode = state.ExitCode };
-        if (state.OOMKilled)
+        if (state.OomKilled)
         {
-            throw new JobFailedException(FailureReasons.OutOfMemory,
+            return StageOutcome.Failed(FailureReasons.OutOfMemory,
                 string.Create(CultureInfo.InvariantCulture, $"the job exceeded its memory limit of {job.Limits.MemoryMb} MiB and a process was killed (exit code {state.ExitCode})"));
         }
         if (state.ExitCode != 0 && DataVolumes.Exhausted(context.Paths, job.Limits.DataMb) is { } what)
         {
-            throw new JobFailedException(FailureReasons.DataQuotaExceeded, $"the job filled /data ({what}) and {ExitMessage(state.ExitCode)[8..]}");
+            return StageOutcome.Failed(FailureReasons.DataQuotaExceeded, $"the job filled /data ({what}) and {ExitMessage(state.ExitCode)[8..]}");
         }
-        if (state.ExitCode != 0)
-        {
-            throw new JobFailedException(FailureReasons.NonzeroExit, ExitMessage(state.ExitCode));
-        }
+        return state.ExitCode != 0 ? StageOutcome.Failed(FailureReasons.NonzeroExit, ExitMessage(state.ExitCode)) : StageOutcome.Completed;
     }
 
     private static string ExitMessage(long code) => code switch
@@ -85,30 +79,22 @@ public sealed class RunStage(DockerEngine engine, HardeningProfile profile, Data
         _ => string.Create(CultureInfo.InvariantCulture, $"the job exited with code {code}"),
     };
 
-    private async Task CopyLogsAsync(string containerId, CappedLogWriter log, CancellationToken cancellationToken)
-    {
-        using var stream = await engine.FollowLogsAsync(containerId, cancellationToken);
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            var result = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
-            if (result.EOF)
-            {
-                return;
-            }
-            log.Write(buffer.AsSpan(0, result.Count));
-        }
-    }
-
-    private static async Task FinishLogsAsync(Task logs, CancellationTokenSource stop)
+    private async Task FinishLogsAsync(Task logs, CancellationTokenSource stop)
     {
         // The log stream ends when the container exits; do not wait forever if the engine keeps it open.
-        stop.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await logs.WaitAsync(LogDrain, time);
+        }
+        catch (TimeoutException)
+        {
+            await stop.CancelAsync();
+        }
         try
         {
             await logs;
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or global::Docker.DotNet.DockerApiException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or EngineException)
         {
             // a cut-short log is still a log
         }

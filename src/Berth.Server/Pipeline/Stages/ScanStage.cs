@@ -17,8 +17,8 @@ namespace Berth.Server.Pipeline.Stages;
 /// possible. Writes the report and a CycloneDX SBOM beside the job.
 /// </summary>
 public sealed class ScanStage(
-    DockerEngine engine,
-    HardeningProfile profile,
+    IContainerEngine engine,
+    EngineNames names,
     AllowedImages allowed,
     AdvisoryDatabaseProvider databases,
     LayerCache cache,
@@ -31,39 +31,39 @@ public sealed class ScanStage(
 
     public JobStatus Status => JobStatus.Scanning;
 
-    public async Task ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    public async Task<StageOutcome> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
         var scan = options.Value;
         if (!scan.Enabled)
         {
             context.Job = context.Job with { Scan = ScanSummary.Skipped("scanning is disabled (Scan:Enabled=false)") };
-            context.StageSkipped = true;
-            return;
+            return StageOutcome.Skipped;
         }
         var image = context.Job.ImageId ?? throw new InvalidOperationException("the build stage did not run");
         var database = await databases.GetAsync(cancellationToken);
         if (database.IsEmpty && scan.RequireDatabase)
         {
             Log.ScanDatabaseMissing(logger, context.Job.Id, database.Folder);
-            throw new JobFailedException(FailureReasons.ScanFailed,
+            return StageOutcome.Failed(FailureReasons.ScanFailed,
                 $"no advisory database is installed and Scan:RequireDatabase is set; the operator runs `berth db update` or `berth db import` (the server log names the folder under job {context.Job.Id})");
         }
 
-        var name = profile.ImageTag(context.Job.Id);
+        var name = names.ImageTag(context.Job.Id);
         ScanOutcome outcome;
         try
         {
             var inspect = await engine.InspectImageAsync(image, cancellationToken)
                 ?? throw new ScanFailedException("the built image is no longer on the engine");
             var local = scan.ReadLayerDirectories && berth.Value.DockerEndpoint.StartsWith("unix://", StringComparison.Ordinal);
-            var layout = ImageLayout.FromInspect(inspect.RootFS?.Layers, local ? inspect.GraphDriver?.Name : null, inspect.GraphDriver?.Data);
+            var layout = ImageLayout.FromInspect(inspect.Layers.ToList(), local ? inspect.GraphDriver : null,
+                inspect.GraphDriverData is { } data ? new Dictionary<string, string>(data, StringComparer.Ordinal) : null);
             var request = new ScanRequest(name, layout, token => engine.SaveImageAsync(image, token), await BaseLayersAsync(cancellationToken));
             outcome = await new ImageScan(database, cache, time).RunAsync(request, scan.Settings(), cancellationToken);
         }
         catch (ScanFailedException e)
         {
             Log.ScanFailed(logger, context.Job.Id, e.Message, e.InnerException);
-            throw new JobFailedException(FailureReasons.ScanFailed, e.InnerException is null
+            return StageOutcome.Failed(FailureReasons.ScanFailed, e.InnerException is null
                 ? e.Message
                 : $"the image could not be read for scanning; the server log has the details under job {context.Job.Id}");
         }
@@ -86,15 +86,13 @@ public sealed class ScanStage(
             Scan = new ScanSummary(status, report.Packages, report.Findings, report.Database.AgeDays, report.Warnings,
                 ScanDatabaseSummary.Of(report.Database), report.Incomplete, report.Coverage?.Message, outcome.Result.SecretsFound.Count),
         };
-        switch (outcome.Decision)
+        return outcome.Decision switch
         {
-            case ScanDecision.Vulnerable:
-                throw new JobFailedException(FailureReasons.Vulnerable, outcome.Message!);
-            case ScanDecision.Incomplete:
-                throw new JobFailedException(FailureReasons.ScanIncomplete, outcome.Message!);
-            case ScanDecision.SecretsFound:
-                throw new JobFailedException(FailureReasons.SecretsFound, outcome.Message!);
-        }
+            ScanDecision.Vulnerable => StageOutcome.Failed(FailureReasons.Vulnerable, outcome.Message!),
+            ScanDecision.Incomplete => StageOutcome.Failed(FailureReasons.ScanIncomplete, outcome.Message!),
+            ScanDecision.SecretsFound => StageOutcome.Failed(FailureReasons.SecretsFound, outcome.Message!),
+            _ => StageOutcome.Completed,
+        };
     }
 
     /// <summary>The layers of the allowed base images on the engine: what a job did not write is not searched for secrets.</summary>
@@ -103,9 +101,9 @@ public sealed class ScanStage(
         var layers = new HashSet<string>(StringComparer.Ordinal);
         foreach (var reference in allowed.References)
         {
-            if (await engine.InspectImageAsync(reference, cancellationToken) is { RootFS.Layers: { } ids })
+            if (await engine.InspectImageAsync(reference, cancellationToken) is { } image)
             {
-                layers.UnionWith(ids);
+                layers.UnionWith(image.Layers);
             }
         }
         return layers;
