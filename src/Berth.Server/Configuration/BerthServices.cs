@@ -46,6 +46,7 @@ public static class BerthServices
         services.AddSingleton<LintStage>();
         services.AddSingleton<BuildCgroups>();
         services.AddSingleton<BuildDiskWatch>();
+        services.AddSingleton<ImageReuse>();
         services.AddSingleton<BuildStage>();
         services.AddSingleton<AdvisoryDatabaseProvider>();
         services.AddSingleton(sp => new LayerCache(

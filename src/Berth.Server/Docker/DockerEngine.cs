@@ -68,6 +68,9 @@ public sealed class DockerEngine(IDockerClient client, EngineBuildClient builder
         return (IReadOnlyList<string>)images.SelectMany(i => i.RepoTags ?? []).ToList();
     });
 
+    public Task TagImageAsync(string image, string repository, CancellationToken cancellationToken) =>
+        Call(() => client.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = repository, Tag = "latest" }, cancellationToken));
+
     public Task<Stream> SaveImageAsync(string image, CancellationToken cancellationToken) =>
         Call(async () => (Stream)new EndTolerantStream(await client.Images.SaveImageAsync(image, cancellationToken)));
 

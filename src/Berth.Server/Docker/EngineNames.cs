@@ -18,6 +18,9 @@ public sealed class EngineNames(string instance)
     /// <summary>On every layer of a build: the owner's cache key, so one owner never hits another's build cache.</summary>
     public const string CacheLabel = "berth.cache";
 
+    /// <summary>On a built image: the digest of everything its build depended on (<see cref="Pipeline.Stages.ImageReuse"/>).</summary>
+    public const string ContentLabel = "berth.content";
+
     public string Instance => instance;
 
     /// <summary><c>berth-&lt;instance&gt;/job-&lt;id&gt;</c>.</summary>

@@ -25,6 +25,9 @@ public interface IContainerEngine
     /// <summary>Every tag matching the reference filter <paramref name="pattern"/>.</summary>
     Task<IReadOnlyList<string>> ListImageTagsAsync(string pattern, CancellationToken cancellationToken);
 
+    /// <summary>Gives the image <paramref name="image"/> (an id) the tag <paramref name="repository"/>:latest as well.</summary>
+    Task TagImageAsync(string image, string repository, CancellationToken cancellationToken);
+
     /// <summary>The saved-image tar (<c>GET /images/{name}/get</c>), streamed.</summary>
     Task<Stream> SaveImageAsync(string image, CancellationToken cancellationToken);
 

@@ -47,7 +47,10 @@ public enum StageStatus
     Canceled,
 }
 
-/// <summary>A job as stored. Changed only through <c>with</c> and saved whole by the store.</summary>
+/// <summary>
+/// A job as stored. Changed only through <c>with</c> and saved whole by the store. <see cref="Cache"/>: the submitter
+/// allows reusing the image of an identical earlier submission; <see cref="CacheHit"/>: this attempt did.
+/// </summary>
 public sealed record Job(
     string Id,
     long Sequence,
@@ -66,7 +69,9 @@ public sealed record Job(
     IReadOnlyList<LintFinding> Lint,
     int Attempts,
     ScanSummary? Scan = null,
-    string Owner = Auth.Caller.LocalOwner)
+    string Owner = Auth.Caller.LocalOwner,
+    bool Cache = true,
+    bool CacheHit = false)
 {
     public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
     {

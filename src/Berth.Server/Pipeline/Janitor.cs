@@ -62,13 +62,20 @@ public sealed class Janitor(
     private async Task SweepContainersAsync(CancellationToken cancellationToken)
     {
         var containers = await engine.ListContainersAsync([EngineNames.JobLabel, names.InstanceFilter], cancellationToken);
-        foreach (var jobId in containers.Select(c => EngineNames.JobOfLabels(c.Labels)).OfType<string>().Distinct())
+        foreach (var job in containers.GroupBy(c => EngineNames.JobOfLabels(c.Labels)))
         {
+            if (job.Key is not { } jobId)
+            {
+                continue;
+            }
             await PartAsync($"containers of job {jobId}", async ct =>
             {
                 if (await IsLeftoverAsync(jobId, ct) && await resources.ReleaseAsync(jobId, JobParts.Container, ct))
                 {
-                    Log.OrphanRemoved(logger, "container", jobId);
+                    foreach (var container in job)
+                    {
+                        Log.OrphanRemoved(logger, $"container {container.Id}", jobId);
+                    }
                 }
             }, cancellationToken);
         }
@@ -85,7 +92,7 @@ public sealed class Janitor(
                     && time.GetUtcNow() - finished < TimeSpan.FromSeconds(buildOptions.Value.ImageRetentionSeconds);
                 if (!retained && await IsLeftoverAsync(jobId, ct) && await resources.ReleaseAsync(jobId, JobParts.Image, ct))
                 {
-                    Log.OrphanRemoved(logger, "image", jobId);
+                    Log.OrphanRemoved(logger, $"image {names.ImageTag(jobId)}", jobId);
                 }
             }, cancellationToken);
         }

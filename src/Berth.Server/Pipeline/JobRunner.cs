@@ -102,9 +102,9 @@ public sealed class JobRunner(
     }
 
     /// <summary>
-    /// Runs a claimed job through every stage and saves each transition. Its container (and, with no image
-    /// retention, its image) is gone before the final state is saved; its /data, build cgroup and context go right
-    /// after, off the path of the client waiting for the result.
+    /// Runs a claimed job through every stage and saves each transition. Its container, context and (with no image
+    /// retention) image are gone before the final state is saved; its /data and build cgroup go right after, off the
+    /// path of the client waiting for the result.
     /// </summary>
     internal async Task RunAsync(Job claimed, CancellationToken stoppingToken)
     {
@@ -147,11 +147,13 @@ public sealed class JobRunner(
         try
         {
             using var timeout = new CancellationTokenSource(CleanupTimeout, time);
-            var before = buildOptions.Value.ImageRetentionSeconds == 0 ? JobParts.Container | JobParts.Image : JobParts.Container;
+            // Nothing serves the context of an ended job (a re-queued one keeps it for its next attempt).
+            var before = JobParts.Container
+                | (context.Job.Status.IsTerminal() ? JobParts.Context : JobParts.None)
+                | (buildOptions.Value.ImageRetentionSeconds == 0 ? JobParts.Image : JobParts.None);
             await resources.ReleaseAsync(claimed.Id, before, timeout.Token);
             await store.SaveAsync(context.Job, CancellationToken.None);
-            var after = context.Job.Status.IsTerminal() ? JobParts.Data | JobParts.BuildCgroup | JobParts.Context : JobParts.Data | JobParts.BuildCgroup;
-            await resources.ReleaseAsync(claimed.Id, after, timeout.Token);
+            await resources.ReleaseAsync(claimed.Id, JobParts.Data | JobParts.BuildCgroup, timeout.Token);
         }
         finally
         {

@@ -51,6 +51,17 @@ public sealed class HardeningProfileTests
     }
 
     [Fact]
+    public void ForBuild_WithAContentKey_LabelsTheImageWithTheKeyOnly()
+    {
+        var build = Profile.ForBuild("abc", null, "0f" + new string('a', 62));
+
+        using var labels = System.Text.Json.JsonDocument.Parse(build["labels"]!);
+        var label = Assert.Single(labels.RootElement.EnumerateObject());
+        Assert.Equal(EngineNames.ContentLabel, label.Name);
+        Assert.Equal("0f" + new string('a', 62), label.Value.GetString()); // the same for identical submissions: the build cache still hits
+    }
+
+    [Fact]
     public void ForBuild_LimitsRunStepsAndNeverUsesHostNetwork()
     {
         var build = Profile.ForBuild("abc", "/berth-1a2b3c4d-build/abc");
@@ -63,7 +74,7 @@ public sealed class HardeningProfileTests
         Assert.Equal("200000", build["cpuquota"]);
         Assert.Equal("/berth-1a2b3c4d-build/abc", build["cgroupparent"]);
         Assert.Equal("1", build["version"]); // the classic builder: the only one that honours these limits
-        Assert.False(build.ContainsKey("labels")); // a per-job label would defeat the build cache
+        Assert.Null(build.GetValueOrDefault("labels")); // a per-job label would defeat the build cache
         using var ulimits = System.Text.Json.JsonDocument.Parse(build["ulimits"]!);
         var fsize = ulimits.RootElement.EnumerateArray().Single(u => u.GetProperty("Name").GetString() == "fsize");
         Assert.Equal(1024L * 1024 * 1024, fsize.GetProperty("Hard").GetInt64()); // Build:FileSizeMb

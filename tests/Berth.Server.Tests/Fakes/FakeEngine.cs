@@ -98,6 +98,12 @@ public sealed class FakeEngine : IContainerEngine
         return _images.Keys.Where(k => !k.StartsWith("sha256:", StringComparison.Ordinal) && k.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
     }
 
+    public async Task TagImageAsync(string image, string repository, CancellationToken cancellationToken)
+    {
+        await Enter(nameof(TagImageAsync), $"{image} {repository}", cancellationToken);
+        _images[repository] = _images.TryGetValue(image, out var found) ? found : throw new EngineException($"No such image: {image}");
+    }
+
     public async Task<Stream> SaveImageAsync(string image, CancellationToken cancellationToken)
     {
         await Enter(nameof(SaveImageAsync), image, cancellationToken);

@@ -17,7 +17,7 @@ namespace Berth.Server.Pipeline.Stages;
 /// key (so one owner never hits another's build cache) and, where the base has one, turns its health check off.
 /// While it runs, its disk use (<c>Build:MaxImageMb</c>) and output (<c>Build:MaxOutputMb</c>) are watched.
 /// </summary>
-public sealed class BuildStage(IContainerEngine engine, JobResources resources, BuildDiskWatch disk,
+public sealed class BuildStage(IContainerEngine engine, JobResources resources, BuildDiskWatch disk, ImageReuse reuse,
     HardeningProfile profile, EngineNames names, InstanceIdentity identity, AllowedImages allowed, ActiveJobs active,
     IOptions<BuildOptions> buildOptions, IOptions<BerthOptions> berthOptions, TimeProvider time) : IJobStage
 {
@@ -33,12 +33,21 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
         var document = context.Document ?? throw new InvalidOperationException("the lint stage did not run");
         using var log = new CappedLogWriter(context.Paths.BuildLog, berthOptions.Value.LogCapKb * 1024L);
 
-        var (healthChecked, refused) = await CheckBaseImagesAsync(document, log, cancellationToken);
+        var (healthChecked, bases, refused) = await CheckBaseImagesAsync(document, log, cancellationToken);
         if (refused is not null)
         {
             return refused;
         }
         var cacheKey = identity.CacheKeyFor(context.Job.Owner);
+        string? contentKey = null;
+        if (context.Job.Cache && bases is not null)
+        {
+            contentKey = await ImageReuse.KeyAsync(context.Paths.BuildContext, bases, cacheKey, cancellationToken);
+            if (await ReuseAsync(context, contentKey, cacheKey, log, cancellationToken))
+            {
+                return StageOutcome.Completed;
+            }
+        }
         var dockerfile = EngineDockerfile(await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken), document, cacheKey, healthChecked);
         await BuildTar.WriteAsync(context.Paths.BuildContext, context.Paths.EngineBuildContext, dockerfile, cancellationToken);
 
@@ -58,7 +67,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
         try
         {
             await using var tar = new FileStream(context.Paths.EngineBuildContext, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
-            await engine.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent), tracker.Report, linked.Token);
+            await engine.BuildAsync(tar, profile.ForBuild(context.Job.Id, cgroupParent, contentKey), tracker.Report, linked.Token);
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -145,9 +154,38 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
     }
 
     /// <summary>Each external base must be on the engine and its ONBUILD triggers must pass lint. Returns the FROM lines whose base has a health check.</summary>
-    private async Task<(HashSet<int> HealthChecked, StageOutcome? Refused)> CheckBaseImagesAsync(DockerfileDocument document, CappedLogWriter log, CancellationToken cancellationToken)
+    /// <summary>
+    /// Tags the image of an identical earlier submission for this job (<see cref="ImageReuse"/>). False when there is
+    /// none, or it went away before it could be tagged: the job builds.
+    /// </summary>
+    private async Task<bool> ReuseAsync(JobContext context, string contentKey, string cacheKey, CappedLogWriter log, CancellationToken cancellationToken)
+    {
+        if (await reuse.FindAsync(contentKey, cacheKey, cancellationToken) is not { } image)
+        {
+            return false;
+        }
+        try
+        {
+            await engine.TagImageAsync(image.Id, names.ImageTag(context.Job.Id), cancellationToken);
+        }
+        catch (EngineException)
+        {
+            return false; // removed between the lookup and the tag
+        }
+        log.Write($"[berth] reused image {image.Id}: an identical submission built it (same Dockerfile, context, base images and owner); submit with \"cache\": false to build again\n");
+        context.Job = context.Job with { ImageId = image.Id, CacheHit = true };
+        return true;
+    }
+
+    /// <summary>
+    /// Each base must be on the engine and its ONBUILD triggers must pass lint. Returns the FROM lines whose base has a
+    /// health check, and each base with its image id (null when a base is absent but may be pulled: nothing to reuse then).
+    /// </summary>
+    private async Task<(HashSet<int> HealthChecked, List<(string Reference, string ImageId)>? Bases, StageOutcome? Refused)> CheckBaseImagesAsync(
+        DockerfileDocument document, CappedLogWriter log, CancellationToken cancellationToken)
     {
         var healthChecked = new HashSet<int>();
+        List<(string, string)>? bases = [];
         foreach (var image in BaseImages.Of(document))
         {
             var inspect = await engine.InspectImageAsync(image.Reference, cancellationToken);
@@ -155,10 +193,11 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
             {
                 if (buildOptions.Value.Pull)
                 {
+                    bases = null;
                     continue;
                 }
                 log.Write($"base image '{image.Reference}' (line {image.Line}) is not on this engine; pulling is disabled\n");
-                return (healthChecked, StageOutcome.Failed(FailureReasons.BaseImageMissing,
+                return (healthChecked, null, StageOutcome.Failed(FailureReasons.BaseImageMissing,
                     $"base image '{image.Reference}' (FROM on line {image.Line}) is not on this engine and pulling is disabled (Build:Pull=false); use an image the operator has loaded"));
             }
             var triggers = image.RunsTriggers ? inspect.OnBuild : [];
@@ -166,22 +205,23 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
             if (refused.Count > 0)
             {
                 log.Write($"line {image.Line}: {refused[0].Message}\n");
-                return (healthChecked, StageOutcome.Failed(FailureReasons.LintRejected, $"line {image.Line}: {refused[0].Message}"));
+                return (healthChecked, null, StageOutcome.Failed(FailureReasons.LintRejected, $"line {image.Line}: {refused[0].Message}"));
             }
             if (inspect.Volumes is { Count: > 0 } volumes)
             {
                 // RUN steps would write to an anonymous host volume: outside the layers Berth measures and caps.
                 var shown = string.Join(", ", volumes.Take(3));
                 log.Write($"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}\n");
-                return (healthChecked, StageOutcome.Failed(FailureReasons.LintRejected,
+                return (healthChecked, null, StageOutcome.Failed(FailureReasons.LintRejected,
                     $"line {image.Line}: base image '{image.Reference}' declares VOLUME {shown}; build steps would write to a host volume outside the build's disk limit, so Berth refuses bases with volumes (ask the operator for one without)"));
             }
             if (inspect.Healthcheck.Count > 0)
             {
                 healthChecked.Add(image.Line);
             }
+            bases?.Add((image.Reference, inspect.Id));
         }
-        return (healthChecked, null);
+        return (healthChecked, bases, null);
     }
 
     /// <summary>The Dockerfile the engine builds: the job's, with Berth's lines after each FROM instruction.</summary>

@@ -1,0 +1,42 @@
+using System.Security.Cryptography;
+using System.Text;
+using Berth.Server.Docker;
+
+namespace Berth.Server.Pipeline.Stages;
+
+/// <summary>
+/// Lets an identical resubmission skip its build. A build's content key is the SHA-256 of everything the build depends
+/// on: the submitted context (Dockerfile included), the image id of each base image as the engine has it now, and the
+/// owner's cache key. The built image is labelled with it; a later job with the same key reuses the image of this
+/// instance that carries the key and the same owner's cache label, under a tag of its own. Another owner's image, an
+/// image built on a base the operator has since replaced, or one the janitor already removed, is never reused.
+/// </summary>
+public sealed class ImageReuse(IContainerEngine engine, EngineNames names)
+{
+    public static async Task<string> KeyAsync(string contextTar, IEnumerable<(string Reference, string ImageId)> bases, string cacheKey, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using (var context = new FileStream(contextTar, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true))
+        {
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await context.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+        }
+        foreach (var (reference, imageId) in bases.OrderBy(b => b.Reference, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"\nFROM {reference}={imageId}"));
+        }
+        hash.AppendData(Encoding.UTF8.GetBytes($"\nOWNER {cacheKey}"));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>An image of this instance built from <paramref name="key"/> for the same owner, or null.</summary>
+    public async Task<EngineImage?> FindAsync(string key, string cacheKey, CancellationToken cancellationToken) =>
+        (await engine.ListImagesAsync($"{EngineNames.ContentLabel}={key}", danglingOnly: false, cancellationToken))
+            .FirstOrDefault(i => i.Labels.GetValueOrDefault(EngineNames.CacheLabel) == cacheKey
+                && i.Labels.GetValueOrDefault(EngineNames.InstanceLabel) == names.Instance
+                && i.Labels.GetValueOrDefault(EngineNames.ContentLabel) == key);
+}
