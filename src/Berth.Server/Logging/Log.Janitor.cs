@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(102, LogLevel.Warning, "Spare /data filesystems could not be made; each job makes its own until this works again")]
     public static partial void DataPoolFillFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(103, LogLevel.Information, "Janitor: removed build layer {LayerId}, left untagged by a failed, canceled or interrupted build")]
+    public static partial void BuildLayerRemoved(ILogger logger, string layerId);
 }

@@ -121,7 +121,7 @@ public sealed class Janitor(
             {
                 if (await engine.RemoveImageAsync(image.Id, prune: active.Count == 0, ct))
                 {
-                    Log.OrphanRemoved(logger, $"build layer {image.Id}", "-");
+                    Log.BuildLayerRemoved(logger, image.Id);
                 }
             }, cancellationToken);
         }
