@@ -11,7 +11,8 @@ namespace Berth.Server.Docker;
 /// </summary>
 public sealed class BuildCgroups(IOptions<BuildOptions> build, EngineNames names)
 {
-    private const string Root = "/sys/fs/cgroup";
+    /// <summary>Where the cgroup file systems are mounted; tests point it elsewhere so that they never touch the host's.</summary>
+    internal string Root { get; init; } = "/sys/fs/cgroup";
 
     private string Parent => names.BuildCgroupParent;
 

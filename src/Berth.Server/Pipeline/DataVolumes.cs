@@ -163,7 +163,10 @@ public sealed class DataVolumes(IOptions<BerthOptions> berth, IOptions<LimitsOpt
         {
             Directory.Delete(paths.Data, recursive: true);
         }
-        File.Delete(ImagePath(paths));
+        if (File.Exists(ImagePath(paths)))
+        {
+            File.Delete(ImagePath(paths)); // File.Delete throws when the job's directory is gone already
+        }
     }
 
     public static bool IsMounted(string path)

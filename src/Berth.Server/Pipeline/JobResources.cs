@@ -118,8 +118,12 @@ public sealed class JobResources(
             {
                 released &= await TryAsync(jobId, () =>
                 {
-                    File.Delete(paths.BuildContext);
-                    File.Delete(paths.EngineBuildContext); // only left by a process that died mid-build
+                    // The engine's tar is only left by a process that died mid-build. File.Delete throws once the
+                    // directory is gone (an earlier release took it), so only what exists is deleted.
+                    foreach (var file in new[] { paths.BuildContext, paths.EngineBuildContext }.Where(File.Exists))
+                    {
+                        File.Delete(file);
+                    }
                     return Task.CompletedTask;
                 });
             }

@@ -50,12 +50,10 @@ public sealed class JobRunner(
             if (interrupted)
             {
                 Log.JobInterrupted(logger, job.Id);
-                await store.SaveAsync(Finish(job with
-                {
-                    Status = JobStatus.Failed,
-                    Failure = new JobFailure(FailureReasons.Interrupted,
-                        $"the server stopped while this job was {job.Status.ToWire()}, twice; it was not retried again"),
-                }), cancellationToken);
+                // The stage it was in fails and the later ones are skipped, as when a stage fails.
+                var stage = pipeline.Stages.FirstOrDefault(s => job.Stages.Any(state => state.Name == s.Name && state.Status == StageStatus.Running));
+                await store.SaveAsync(Fail(job, stage, new JobFailure(FailureReasons.Interrupted,
+                    $"the server stopped while this job was {job.Status.ToWire()}, twice; it was not retried again")), cancellationToken);
             }
             else
             {

@@ -9,7 +9,7 @@ namespace Berth.Server.Tests.Fakes;
 /// <summary>
 /// An in-memory <see cref="IContainerEngine"/>: images by reference, containers by id, builds and runs that do what a
 /// test scripts. <see cref="Down"/> makes every call fail as an unreachable engine does; <see cref="FailOn"/> makes one
-/// kind of call fail. Every call is recorded in <see cref="Calls"/>.
+/// kind of call fail; <see cref="Hold"/> lets a test keep a call waiting. Every call is recorded in <see cref="Calls"/>.
 /// </summary>
 public sealed class FakeEngine : IContainerEngine
 {
@@ -24,6 +24,9 @@ public sealed class FakeEngine : IContainerEngine
 
     /// <summary>A method name (e.g. <c>StartContainerAsync</c>) whose calls fail as an engine error.</summary>
     public string? FailOn { get; set; }
+
+    /// <summary>Awaited by every call (given as in <see cref="Calls"/>) after it is recorded: a test holds a call here to act while it waits.</summary>
+    public Func<string, CancellationToken, Task>? Hold { get; set; }
 
     public string? RootDirectory { get; set; }
 
@@ -47,6 +50,14 @@ public sealed class FakeEngine : IContainerEngine
     public IReadOnlyCollection<FakeContainer> Containers => _containers.Values.ToList();
 
     public bool HasImage(string reference) => _images.ContainsKey(reference);
+
+    /// <summary>An untagged layer, as a failed or canceled build leaves one.</summary>
+    public EngineImage AddLayer(IReadOnlyDictionary<string, string> labels, DateTimeOffset created)
+    {
+        var image = new EngineImage(Id($"layer-{Interlocked.Increment(ref _sequence)}"), null, created, 1024, [], labels);
+        _images[image.Id] = image;
+        return image;
+    }
 
     /// <summary>Puts an image on the engine (a base image the operator loaded).</summary>
     public EngineImage AddImage(string reference, IReadOnlyDictionary<string, string>? labels = null, IReadOnlyList<string>? layers = null)
@@ -78,7 +89,8 @@ public sealed class FakeEngine : IContainerEngine
     public async Task<EngineImage?> InspectImageAsync(string reference, CancellationToken cancellationToken)
     {
         await Enter(nameof(InspectImageAsync), reference, cancellationToken);
-        return _images.GetValueOrDefault(reference);
+        // The engine reads docker.io/library/busybox:latest (as lint normalizes it) and busybox:latest as one image.
+        return _images.GetValueOrDefault(reference) ?? _images.GetValueOrDefault(reference.Replace("docker.io/library/", "", StringComparison.Ordinal));
     }
 
     public async Task<IReadOnlyList<EngineImage>> ListImagesAsync(string label, bool danglingOnly, CancellationToken cancellationToken)
@@ -112,14 +124,14 @@ public sealed class FakeEngine : IContainerEngine
 
     public async Task<bool> RemoveImageAsync(string reference, bool prune, CancellationToken cancellationToken)
     {
-        await Enter(nameof(RemoveImageAsync), reference, cancellationToken);
+        await Enter(nameof(RemoveImageAsync), $"{reference} prune={prune}", cancellationToken);
         if (!_images.TryRemove(reference, out var image))
         {
             return false;
         }
-        if (!_images.Values.Contains(image))
+        if (!_images.Any(i => i.Key != image.Id && i.Value == image))
         {
-            _images.TryRemove(image.Id, out _);
+            _images.TryRemove(image.Id, out _); // its last tag: the image goes
         }
         return true;
     }
@@ -218,10 +230,11 @@ public sealed class FakeEngine : IContainerEngine
     private FakeContainer Get(string id) =>
         _containers.TryGetValue(id, out var c) ? c : throw new EngineException($"No such container: {id}");
 
-    private Task Enter(string method, string argument, CancellationToken cancellationToken)
+    private async Task Enter(string method, string argument, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Calls.Enqueue($"{method} {argument}".TrimEnd());
+        var call = $"{method} {argument}".TrimEnd();
+        Calls.Enqueue(call);
         if (Down)
         {
             throw new EngineException("Cannot connect to the Docker daemon (fake engine is down)", new HttpRequestException("connection refused"));
@@ -230,7 +243,10 @@ public sealed class FakeEngine : IContainerEngine
         {
             throw new EngineException($"fake engine error in {method}");
         }
-        return Task.CompletedTask;
+        if (Hold is { } hold)
+        {
+            await hold(call, cancellationToken);
+        }
     }
 
     private static (string Key, string? Value) Split(string label) =>

@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using Berth.Server.Configuration;
+using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Tests.Pipeline;
 
@@ -24,6 +28,24 @@ public sealed class DataVolumesTests
     [Fact]
     public void Exhausted_SpaceAndInodesLeft_IsNotFull() =>
         Assert.Null(DataVolumes.Exhausted(MiB, DataVolumes.InodeSlack, 4096, 16));
+
+    [Fact]
+    public async Task ReleaseAsync_JobDirectoryGone_DoesNothing()
+    {
+        var root = Directory.CreateTempSubdirectory("berth-data-").FullName;
+        try
+        {
+            var volumes = new DataVolumes(Options.Create(new BerthOptions { DataRoot = root }), Options.Create(new LimitsOptions()), NullLogger<DataVolumes>.Instance);
+
+            await volumes.ReleaseAsync(JobPaths.For(Path.Combine(root, "jobs"), "gone"), CancellationToken.None); // as a second release does
+
+            Assert.False(Directory.Exists(Path.Combine(root, "jobs")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 
     [Fact]
     public void FreeSpace_MatchesStatDashF()

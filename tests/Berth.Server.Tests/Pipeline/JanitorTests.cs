@@ -9,7 +9,10 @@ using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Tests.Pipeline;
 
-/// <summary>The janitor with an engine that does not answer (a socket nobody listens on) and a store fake.</summary>
+/// <summary>
+/// The janitor: with an engine that does not answer and a store fake, and (<see cref="RunnerHarness"/>) with the fake
+/// engine, the real store and fake time.
+/// </summary>
 public sealed class JanitorTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("berth-janitor-").FullName;
@@ -93,6 +96,138 @@ public sealed class JanitorTests : IDisposable
     [InlineData("abc")]
     public void RunscContainers_Record_RefusesWhatIsNotAContainerId(string id) =>
         Assert.Throws<ArgumentException>(() => new RunscContainers(Options.Create(new BerthOptions { DataRoot = _root })).Record(id));
+
+    [Fact]
+    public async Task SweepAsync_Containers_RemovesThoseOfFinishedAndUnknownJobsOfThisInstanceOnly()
+    {
+        await using var h = await RunnerHarness.CreateAsync();
+        var finished = await FinishedJobAsync(h);
+        var running = await RunningJobAsync(h);
+        var queued = await h.SubmitAsync();
+        AddContainer(h, finished.Id);
+        AddContainer(h, "f00d"); // a job the store does not know
+        var kept = new[]
+        {
+            AddContainer(h, running.Id),
+            AddContainer(h, queued.Id),
+            h.Engine.AddContainer(new Dictionary<string, string> { [EngineNames.JobLabel] = finished.Id, [EngineNames.InstanceLabel] = OtherInstance },
+                $"berth-{OtherInstance}-job-{finished.Id}"),
+        };
+
+        await h.Janitor.SweepAsync(CancellationToken.None);
+
+        Assert.Equal(kept.Order(), h.Engine.Containers.Select(c => c.Id).Order());
+    }
+
+    [Fact]
+    public async Task SweepAsync_JobImages_RemovesEachOnceItsRetentionHasPassedAndNeverAnotherInstances()
+    {
+        await using var h = await RunnerHarness.CreateAsync(new Dictionary<string, string?> { ["Build:ImageRetentionSeconds"] = "600" });
+        var finished = await FinishedJobAsync(h);
+        var running = await RunningJobAsync(h);
+        var foreign = $"berth-{OtherInstance}/job-{finished.Id}";
+        foreach (var tag in new[] { h.Names.ImageTag(finished.Id), h.Names.ImageTag(running.Id), h.Names.ImageTag("f00d"), foreign })
+        {
+            h.Engine.AddImage(tag);
+        }
+
+        await h.Janitor.SweepAsync(CancellationToken.None);
+
+        Assert.True(h.Engine.HasImage(h.Names.ImageTag(finished.Id))); // finished just now: retained
+        Assert.False(h.Engine.HasImage(h.Names.ImageTag("f00d")));
+
+        h.Time.Advance(TimeSpan.FromSeconds(601));
+        await h.Janitor.SweepAsync(CancellationToken.None);
+
+        Assert.False(h.Engine.HasImage(h.Names.ImageTag(finished.Id)));
+        Assert.True(h.Engine.HasImage(h.Names.ImageTag(running.Id)));
+        Assert.True(h.Engine.HasImage(foreign));
+    }
+
+    [Fact]
+    public async Task SweepAsync_DanglingBuildLayers_RemovesThisInstancesOnesOnceTheRetentionHasPassed()
+    {
+        await using var h = await RunnerHarness.CreateAsync(new Dictionary<string, string?> { ["Build:ImageRetentionSeconds"] = "600" });
+        var now = h.Time.GetUtcNow();
+        var ours = new Dictionary<string, string> { [EngineNames.InstanceLabel] = h.Names.Instance, [EngineNames.CacheLabel] = "k" };
+        var old = h.Engine.AddLayer(ours, now - TimeSpan.FromMinutes(20));
+        var young = h.Engine.AddLayer(ours, now - TimeSpan.FromMinutes(1));
+        var foreign = h.Engine.AddLayer(new Dictionary<string, string> { [EngineNames.InstanceLabel] = OtherInstance }, now - TimeSpan.FromMinutes(20));
+
+        await h.Janitor.SweepAsync(CancellationToken.None);
+
+        Assert.False(h.Engine.HasImage(old.Id));
+        Assert.True(h.Engine.HasImage(young.Id));
+
+        h.Time.Advance(TimeSpan.FromMinutes(10));
+        await h.Janitor.SweepAsync(CancellationToken.None);
+
+        Assert.False(h.Engine.HasImage(young.Id));
+        Assert.True(h.Engine.HasImage(foreign.Id));
+    }
+
+    [Fact]
+    public async Task SweepAsync_UnknownJobDirectory_RemovedOnlyAfterTheGracePeriod()
+    {
+        await using var h = await RunnerHarness.CreateAsync();
+        var directory = Path.Combine(h.Root, "jobs", "f00d");
+        Directory.CreateDirectory(directory);
+        Directory.SetLastWriteTimeUtc(directory, h.Time.GetUtcNow().UtcDateTime); // the janitor compares its clock with the directory's mtime
+
+        await h.Janitor.SweepAsync(CancellationToken.None);
+        Assert.True(Directory.Exists(directory)); // it may be a submission in progress
+
+        h.Time.Advance(Janitor.UnknownDirectoryGrace + TimeSpan.FromSeconds(1));
+        await h.Janitor.SweepAsync(CancellationToken.None);
+        Assert.False(Directory.Exists(directory));
+    }
+
+    [Fact]
+    public async Task SweepAsync_JobsHoldingData_ReleasesAFinishedJobsAndKeepsItsFilesAndARunningJobs()
+    {
+        await using var h = await RunnerHarness.CreateAsync();
+        var finished = await FinishedJobAsync(h);
+        var running = await RunningJobAsync(h);
+        foreach (var job in new[] { finished, running })
+        {
+            await h.Volumes.PrepareAsync(h.PathsOf(job.Id), 4, 100_000, CancellationToken.None);
+        }
+        h.Time.Advance(Janitor.UnknownDirectoryGrace * 2);
+
+        await h.Janitor.SweepAsync(CancellationToken.None);
+
+        Assert.False(h.Volumes.Holds(h.PathsOf(finished.Id)));
+        Assert.True(File.Exists(h.PathsOf(finished.Id).Dockerfile));
+        Assert.True(h.Volumes.Holds(h.PathsOf(running.Id)));
+    }
+
+    private const string OtherInstance = "0123456789ab";
+
+    private static string AddContainer(RunnerHarness h, string jobId) => h.Engine.AddContainer(h.Names.ContainerLabels(jobId), h.Names.ContainerName(jobId));
+
+    /// <summary>A job that failed just now (fake time).</summary>
+    private static async Task<Job> FinishedJobAsync(RunnerHarness h)
+    {
+        await h.SubmitAsync();
+        var job = await h.ClaimAsync() with
+        {
+            Status = JobStatus.Failed,
+            FinishedAt = h.Time.GetUtcNow(),
+            Failure = new JobFailure(FailureReasons.NonzeroExit, "the job exited with code 1"),
+        };
+        await h.Store.SaveAsync(job, CancellationToken.None);
+        return job;
+    }
+
+    /// <summary>A job a worker here is running.</summary>
+    private static async Task<Job> RunningJobAsync(RunnerHarness h)
+    {
+        await h.SubmitAsync();
+        var job = await h.ClaimAsync() with { Status = JobStatus.Running };
+        await h.Store.SaveAsync(job, CancellationToken.None);
+        h.Active.Register(job.Id);
+        return job;
+    }
 
     private sealed class StoreFake(Func<string, Job?> get) : IJobStore
     {
