@@ -72,16 +72,21 @@ public sealed class JobResources(
 
     /// <summary>
     /// Creates the job's container from <paramref name="spec"/> and records it before anything of it runs: the janitor
-    /// only ever kills gVisor processes of recorded containers. A retried job (<paramref name="retry"/>) first loses any
-    /// container a previous attempt left.
+    /// only ever kills gVisor processes of recorded containers. When the engine refuses (a container an earlier attempt
+    /// or process left still holds the job's name), the job's containers go and the create is tried once more.
     /// </summary>
-    public async Task<string> CreateContainerAsync(string jobId, CreateContainerParameters spec, bool retry, CancellationToken cancellationToken)
+    public async Task<string> CreateContainerAsync(string jobId, CreateContainerParameters spec, CancellationToken cancellationToken)
     {
-        if (retry)
+        string id;
+        try
+        {
+            id = await engine.CreateContainerAsync(spec, cancellationToken);
+        }
+        catch (EngineException)
         {
             await RemoveContainersAsync(jobId, cancellationToken);
+            id = await engine.CreateContainerAsync(spec, cancellationToken);
         }
-        var id = await engine.CreateContainerAsync(spec, cancellationToken);
         runsc.Record(id);
         return id;
     }

@@ -106,14 +106,14 @@ public sealed class JobResourcesTests
     }
 
     [Fact]
-    public async Task CreateContainerAsync_Retry_RemovesTheContainerAnEarlierAttemptLeftAndRecordsTheNewOne()
+    public async Task CreateContainerAsync_NameHeldByALeftover_RemovesItAndRecordsTheNewOne()
     {
         await using var h = await RunnerHarness.CreateAsync();
         var job = await h.SubmitAsync();
         var leftover = h.Engine.AddContainer(h.Names.ContainerLabels(job.Id), h.Names.ContainerName(job.Id));
         var spec = new CreateContainerParameters { Name = h.Names.ContainerName(job.Id), Image = "busybox:latest", Labels = h.Names.ContainerLabels(job.Id) };
 
-        var id = await h.Resources.CreateContainerAsync(job.Id, spec, retry: true, CancellationToken.None);
+        var id = await h.Resources.CreateContainerAsync(job.Id, spec, CancellationToken.None);
 
         Assert.NotEqual(leftover, id);
         Assert.Equal(id, Assert.Single(h.Engine.Containers).Id);

@@ -321,6 +321,35 @@ public sealed class JobRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_CanceledDuringRunAndTheEngineFailsTheStop_IsStillCanceled()
+    {
+        await using var h = await RunnerHarness.CreateAsync();
+        var running = new TaskCompletionSource();
+        h.Engine.Run = (_, token) => RunnerHarness.WaitUntilStopped(running, token);
+        h.Engine.FailOn = nameof(IContainerEngine.StopContainerAsync);
+
+        var job = await CancelWhenAsync(h, running.Task, JobStatus.Running);
+
+        AssertCanceled(h, job, $"{BeforeRun} run:canceled collect:skipped");
+    }
+
+    [Fact]
+    public async Task RunAsync_AContainerStillHoldsTheJobsName_RemovesItAndRuns()
+    {
+        await using var h = await RunnerHarness.CreateAsync();
+        h.Engine.Run = RunnerHarness.WritesPerf("{\"perf\": 2}");
+        var submitted = await h.SubmitAsync();
+        var leftover = h.Engine.AddContainer(h.Names.ContainerLabels(submitted.Id), h.Names.ContainerName(submitted.Id));
+
+        await h.PumpAsync(h.StartRun(await h.ClaimAsync()));
+
+        var job = await h.GetAsync(submitted.Id);
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(2, job.Performance);
+        Assert.DoesNotContain(h.Engine.Containers, c => c.Id == leftover);
+    }
+
+    [Fact]
     public async Task RunAsync_ServerStoppingDuringRun_RequeuesTheJobWithItsAttemptGivenBack()
     {
         await using var h = await RunnerHarness.CreateAsync();

@@ -28,7 +28,7 @@ public sealed class RunStage(IContainerEngine engine, HardeningProfile profile, 
         await resources.PrepareDataAsync(job.Id, job.Limits.DataMb, uid, cancellationToken);
 
         var imageVolumes = (await engine.InspectImageAsync(image, cancellationToken))?.Volumes ?? [];
-        var containerId = await resources.CreateContainerAsync(job.Id, profile.ForRun(job.Id, uid, image, job.Limits, context.Paths.Data, imageVolumes), retry: job.Attempts > 1, cancellationToken);
+        var containerId = await resources.CreateContainerAsync(job.Id, profile.ForRun(job.Id, uid, image, job.Limits, context.Paths.Data, imageVolumes), cancellationToken);
         using var log = new CappedLogWriter(context.Paths.RunLog, berthOptions.Value.LogCapKb * 1024L);
         using var logStop = new CancellationTokenSource();
         await engine.StartContainerAsync(containerId, cancellationToken);
@@ -49,8 +49,15 @@ public sealed class RunStage(IContainerEngine engine, HardeningProfile profile, 
         }
         catch (OperationCanceledException)
         {
-            // Canceled by the user or the server is stopping: SIGTERM, then SIGKILL after the grace period.
-            await engine.StopContainerAsync(containerId, limits.Value.KillGraceSeconds, CancellationToken.None);
+            // Canceled by the user or the server is stopping: SIGTERM, then SIGKILL after the grace period. An engine
+            // failing now does not turn the cancel into an engine error: the job's clean-up removes the container.
+            try
+            {
+                await engine.StopContainerAsync(containerId, limits.Value.KillGraceSeconds, CancellationToken.None);
+            }
+            catch (EngineException)
+            {
+            }
             await FinishLogsAsync(logs, logStop);
             throw;
         }
