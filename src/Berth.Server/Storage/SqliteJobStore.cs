@@ -15,7 +15,14 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
         "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner";
 
-    private static readonly string Terminal = "('succeeded','failed','canceled')";
+    // Status values inside SQL come from the one mapping in code (JobStatus.ToWire and its sets), never typed again.
+    private static readonly string Queued = Literal(JobStatus.Queued);
+    private static readonly string Canceled = Literal(JobStatus.Canceled);
+    private static readonly string Terminal = InList(s => s.IsTerminal());
+    private static readonly string Active = InList(s => s.IsActive());
+
+    /// <summary>How a stage's status reads inside the <c>stages</c> JSON column.</summary>
+    private static readonly string StageSkipped = JsonSerializer.Serialize(StageStatus.Skipped, JobJson.Options).Trim('"');
 
     private readonly string _connectionString = new SqliteConnectionStringBuilder
     {
@@ -77,7 +84,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                               failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner)
             SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
                    @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner
-            WHERE (SELECT COUNT(*) FROM jobs WHERE status = 'queued') < @cap
+            WHERE (SELECT COUNT(*) FROM jobs WHERE status = {Queued}) < @cap
             RETURNING seq;
             """;
         Bind(command, job);
@@ -119,7 +126,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             UPDATE jobs SET status = @status, started_at = @now, attempts = attempts + 1
-            WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) AND status = 'queued'
+            WHERE seq = (SELECT seq FROM jobs WHERE status = {Queued} ORDER BY seq LIMIT 1) AND status = {Queued}
             RETURNING {Columns}
             """;
         command.Parameters.AddWithValue("@status", status.ToWire());
@@ -146,12 +153,13 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE jobs SET status = 'canceled', finished_at = @now,
-                stages = (SELECT json_group_array(json_set(value, '$.status', 'skipped')) FROM json_each(jobs.stages))
-            WHERE id = @id AND status = 'queued'
+        command.CommandText = $"""
+            UPDATE jobs SET status = {Canceled}, finished_at = @now,
+                stages = (SELECT json_group_array(json_set(value, '$.status', @skipped)) FROM json_each(jobs.stages))
+            WHERE id = @id AND status = {Queued}
             """;
         command.Parameters.AddWithValue("@id", id);
+        command.Parameters.AddWithValue("@skipped", StageSkipped);
         command.Parameters.AddWithValue("@now", Format(now));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
@@ -169,7 +177,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN ('linting','building','scanning','running') ORDER BY seq";
+        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN {Active} ORDER BY seq";
         return await ReadAllAsync(command, cancellationToken);
     }
 
@@ -177,7 +185,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM jobs WHERE status = 'queued'";
+        command.CommandText = $"SELECT COUNT(*) FROM jobs WHERE status = {Queued}";
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
@@ -264,6 +272,16 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options),
             Owner: r.GetString(18));
     }
+
+    /// <summary>A status as an SQL string literal; wire names are lower-case ASCII letters, so nothing needs quoting.</summary>
+    private static string Literal(JobStatus status)
+    {
+        var wire = status.ToWire();
+        return wire.All(char.IsAsciiLetterLower) ? $"'{wire}'" : throw new InvalidOperationException($"status {status} has no plain wire name");
+    }
+
+    private static string InList(Func<JobStatus, bool> member) =>
+        "(" + string.Join(", ", Enum.GetValues<JobStatus>().Where(member).Select(Literal)) + ")";
 
     private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
