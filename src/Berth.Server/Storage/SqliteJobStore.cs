@@ -89,8 +89,17 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             """;
         Bind(command, job);
         command.Parameters.AddWithValue("@cap", queueCap);
-        var seq = await command.ExecuteScalarAsync(cancellationToken);
-        return seq is null ? null : job with { Sequence = Convert.ToInt64(seq, CultureInfo.InvariantCulture) };
+        // Read to the end, not ExecuteScalar: a statement reset before it is done commits without running
+        // SQLite's automatic checkpoint, and a stream of submissions alone would grow the WAL without bound.
+        long? seq = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                seq = reader.GetInt64(0);
+            }
+        }
+        return seq is { } stored ? job with { Sequence = stored } : null;
     }
 
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
