@@ -72,7 +72,11 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                 await ExecuteAsync(connection, $"ALTER TABLE jobs ADD COLUMN {definition}", cancellationToken);
             }
         }
-        await ExecuteAsync(connection, "CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs(owner, seq)", cancellationToken);
+        // Every list filter is an index range (see ListSql). Added in place to databases made before they existed.
+        await ExecuteAsync(connection, """
+            CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs(owner, seq);
+            CREATE INDEX IF NOT EXISTS jobs_owner_status_seq ON jobs(owner, status, seq);
+            """, cancellationToken);
     }
 
     public async Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken)
@@ -115,18 +119,37 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT {Columns} FROM jobs
-            WHERE (@owner IS NULL OR owner = @owner)
-              AND (@status IS NULL OR status = @status)
-              AND (@after IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after))
-            ORDER BY seq DESC LIMIT @limit
-            """;
+        command.CommandText = ListSql(owner is not null, status is not null, afterId is not null);
         command.Parameters.AddWithValue("@owner", (object?)owner ?? DBNull.Value);
         command.Parameters.AddWithValue("@status", (object?)status?.ToWire() ?? DBNull.Value);
         command.Parameters.AddWithValue("@after", (object?)afterId ?? DBNull.Value);
         command.Parameters.AddWithValue("@limit", limit);
         return await ReadAllAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// The list query with only the filters asked for, so that each one is an index range: keyset paging on
+    /// <c>seq</c> (the cursor job's seq, looked up once by id; an unknown cursor matches nothing) over
+    /// <c>jobs_owner_status_seq</c>, <c>jobs_owner_seq</c>, <c>jobs_status_seq</c> or the table itself.
+    /// (<c>@x IS NULL OR ...</c> would make SQLite walk the table in seq order and test every row.)
+    /// </summary>
+    internal static string ListSql(bool byOwner, bool byStatus, bool afterCursor)
+    {
+        var where = new List<string>();
+        if (byOwner)
+        {
+            where.Add("owner = @owner");
+        }
+        if (byStatus)
+        {
+            where.Add("status = @status");
+        }
+        if (afterCursor)
+        {
+            where.Add("seq < (SELECT seq FROM jobs WHERE id = @after)");
+        }
+        var filter = where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where);
+        return $"SELECT {Columns} FROM jobs{filter} ORDER BY seq DESC LIMIT @limit";
     }
 
     public async Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken)
