@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 // Seeds N jobs into a SQLite job store through the real store API (TryEnqueueAsync, one job per call, each
 // stored with its final status, stages, lint findings and scan summary), then times the store's reads:
 // the list queries the API makes (page of 20, asked as 21 to learn whether a next page exists) and GetAsync.
-// Queries take turns, R rounds after 10 unmeasured ones; median and p95 per query, in milliseconds.
+// Queries take turns, R rounds after a warm-up; median and p95 per query, in milliseconds.
 //
 //   dotnet run -c Release --project bench/Berth.Store.Bench -- [jobs=100000] [rounds=200] [data-root]
 //
@@ -71,19 +71,27 @@ var queries = new (string Name, Func<int, Task<int>> Run)[]
     ("GetAsync by id", async i => (await store.GetAsync(ids[i % ids.Count], default)) is null ? 0 : 1),
 };
 
+// Warm-up, not measured: at least 50 rounds and 5 s, so that the JIT has finished its tiers (fast queries would
+// otherwise be timed in unoptimized code while slow ones, run long enough, would not).
+var warm = Stopwatch.StartNew();
+for (var round = 0; round < 50 || warm.Elapsed < TimeSpan.FromSeconds(5); round++)
+{
+    foreach (var query in queries)
+    {
+        await query.Run(round);
+    }
+}
+
 var times = queries.Select(_ => new List<double>()).ToArray();
 var rows = new int[queries.Length];
-for (var round = -10; round < rounds; round++)
+for (var round = 0; round < rounds; round++)
 {
     for (var q = 0; q < queries.Length; q++)
     {
         var watch = Stopwatch.StartNew();
-        rows[q] = await queries[q].Run(round + 10);
+        rows[q] = await queries[q].Run(round);
         watch.Stop();
-        if (round >= 0)
-        {
-            times[q].Add(watch.Elapsed.TotalMilliseconds);
-        }
+        times[q].Add(watch.Elapsed.TotalMilliseconds);
     }
 }
 
