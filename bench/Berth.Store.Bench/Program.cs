@@ -52,6 +52,7 @@ if (!existing)
     }
     Console.WriteLine($"seeded {count:N0} jobs through TryEnqueueAsync in {clock.Elapsed.TotalSeconds:0.0} s");
 }
+Console.WriteLine($"berth.db {Megabytes(options.Value.DatabasePath)}, berth.db-wal {Megabytes(options.Value.DatabasePath + "-wal")}");
 
 // Setup only, not measured: ids picked straight from the file. The cursor sits 90% down the list (10% of
 // the jobs are older than it); GetAsync takes turns over 64 ids spread over the table.
@@ -124,6 +125,8 @@ static async Task<(int Total, (string Id, int Depth) Deep, List<string> Ids)> Pi
     var spread = Enumerable.Range(0, 64).Select(i => ids[(int)((long)i * 7919 % ids.Count)]).ToList();
     return (ids.Count, (deep, ids.Count - ids.Count / 10 - 1), spread);
 }
+
+static string Megabytes(string path) => File.Exists(path) ? $"{new FileInfo(path).Length / 1e6:0.0} MB" : "absent";
 
 static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
