@@ -23,6 +23,8 @@ public abstract class JobStoreContract : IAsyncLifetime
 
     public static TheoryData<JobStatus> AllStatuses => new(Enum.GetValues<JobStatus>());
 
+    public static TheoryData<JobStatus> StatusesButQueued => new(Enum.GetValues<JobStatus>().Where(s => s != JobStatus.Queued));
+
     /// <summary>
     /// A new store object over this test's storage, not yet initialized: empty storage on the first call, the
     /// same storage on later calls (that is how the contract reopens a store).
@@ -441,13 +443,9 @@ public abstract class JobStoreContract : IAsyncLifetime
     }
 
     [Theory]
-    [MemberData(nameof(AllStatuses))]
+    [MemberData(nameof(StatusesButQueued))]
     public async Task CancelIfQueuedAsync_JobNotQueued_ReturnsFalseAndChangesNothing(JobStatus status)
     {
-        if (status == JobStatus.Queued)
-        {
-            return; // the case above
-        }
         var job = await AddAsync(status);
 
         Assert.False(await Store.CancelIfQueuedAsync(job.Id, At(77), default));
