@@ -15,7 +15,14 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
         "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner";
 
-    private static readonly string Terminal = "('succeeded','failed','canceled')";
+    // Status values inside SQL come from the one mapping in code (JobStatus.ToWire and its sets), never typed again.
+    private static readonly string Queued = Literal(JobStatus.Queued);
+    private static readonly string Canceled = Literal(JobStatus.Canceled);
+    private static readonly string Terminal = InList(s => s.IsTerminal());
+    private static readonly string Active = InList(s => s.IsActive());
+
+    /// <summary>How a stage's status reads inside the <c>stages</c> JSON column.</summary>
+    private static readonly string StageSkipped = JsonSerializer.Serialize(StageStatus.Skipped, JobJson.Options).Trim('"');
 
     private readonly string _connectionString = new SqliteConnectionStringBuilder
     {
@@ -65,7 +72,11 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                 await ExecuteAsync(connection, $"ALTER TABLE jobs ADD COLUMN {definition}", cancellationToken);
             }
         }
-        await ExecuteAsync(connection, "CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs(owner, seq)", cancellationToken);
+        // Every list filter is an index range (see ListSql). Added in place to databases made before they existed.
+        await ExecuteAsync(connection, """
+            CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs(owner, seq);
+            CREATE INDEX IF NOT EXISTS jobs_owner_status_seq ON jobs(owner, status, seq);
+            """, cancellationToken);
     }
 
     public async Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken)
@@ -77,13 +88,22 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                               failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner)
             SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
                    @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner
-            WHERE (SELECT COUNT(*) FROM jobs WHERE status = 'queued') < @cap
+            WHERE (SELECT COUNT(*) FROM jobs WHERE status = {Queued}) < @cap
             RETURNING seq;
             """;
         Bind(command, job);
         command.Parameters.AddWithValue("@cap", queueCap);
-        var seq = await command.ExecuteScalarAsync(cancellationToken);
-        return seq is null ? null : job with { Sequence = Convert.ToInt64(seq, CultureInfo.InvariantCulture) };
+        // Read to the end, not ExecuteScalar: a statement reset before it is done commits without running
+        // SQLite's automatic checkpoint, and a stream of submissions alone would grow the WAL without bound.
+        long? seq = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                seq = reader.GetInt64(0);
+            }
+        }
+        return seq is { } stored ? job with { Sequence = stored } : null;
     }
 
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
@@ -99,18 +119,37 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT {Columns} FROM jobs
-            WHERE (@owner IS NULL OR owner = @owner)
-              AND (@status IS NULL OR status = @status)
-              AND (@after IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after))
-            ORDER BY seq DESC LIMIT @limit
-            """;
+        command.CommandText = ListSql(owner is not null, status is not null, afterId is not null);
         command.Parameters.AddWithValue("@owner", (object?)owner ?? DBNull.Value);
         command.Parameters.AddWithValue("@status", (object?)status?.ToWire() ?? DBNull.Value);
         command.Parameters.AddWithValue("@after", (object?)afterId ?? DBNull.Value);
         command.Parameters.AddWithValue("@limit", limit);
         return await ReadAllAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// The list query with only the filters asked for, so that each one is an index range: keyset paging on
+    /// <c>seq</c> (the cursor job's seq, looked up once by id; an unknown cursor matches nothing) over
+    /// <c>jobs_owner_status_seq</c>, <c>jobs_owner_seq</c>, <c>jobs_status_seq</c> or the table itself.
+    /// (<c>@x IS NULL OR ...</c> would make SQLite walk the table in seq order and test every row.)
+    /// </summary>
+    internal static string ListSql(bool byOwner, bool byStatus, bool afterCursor)
+    {
+        var where = new List<string>();
+        if (byOwner)
+        {
+            where.Add("owner = @owner");
+        }
+        if (byStatus)
+        {
+            where.Add("status = @status");
+        }
+        if (afterCursor)
+        {
+            where.Add("seq < (SELECT seq FROM jobs WHERE id = @after)");
+        }
+        var filter = where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where);
+        return $"SELECT {Columns} FROM jobs{filter} ORDER BY seq DESC LIMIT @limit";
     }
 
     public async Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken)
@@ -119,7 +158,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             UPDATE jobs SET status = @status, started_at = @now, attempts = attempts + 1
-            WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) AND status = 'queued'
+            WHERE seq = (SELECT seq FROM jobs WHERE status = {Queued} ORDER BY seq LIMIT 1) AND status = {Queued}
             RETURNING {Columns}
             """;
         command.Parameters.AddWithValue("@status", status.ToWire());
@@ -146,12 +185,13 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE jobs SET status = 'canceled', finished_at = @now,
-                stages = (SELECT json_group_array(json_set(value, '$.status', 'skipped')) FROM json_each(jobs.stages))
-            WHERE id = @id AND status = 'queued'
+        command.CommandText = $"""
+            UPDATE jobs SET status = {Canceled}, finished_at = @now,
+                stages = (SELECT json_group_array(json_set(value, '$.status', @skipped)) FROM json_each(jobs.stages))
+            WHERE id = @id AND status = {Queued}
             """;
         command.Parameters.AddWithValue("@id", id);
+        command.Parameters.AddWithValue("@skipped", StageSkipped);
         command.Parameters.AddWithValue("@now", Format(now));
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
@@ -169,7 +209,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN ('linting','building','scanning','running') ORDER BY seq";
+        command.CommandText = $"SELECT {Columns} FROM jobs WHERE status IN {Active} ORDER BY seq";
         return await ReadAllAsync(command, cancellationToken);
     }
 
@@ -177,7 +217,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM jobs WHERE status = 'queued'";
+        command.CommandText = $"SELECT COUNT(*) FROM jobs WHERE status = {Queued}";
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
@@ -264,6 +304,16 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options),
             Owner: r.GetString(18));
     }
+
+    /// <summary>A status as an SQL string literal; wire names are lower-case ASCII letters, so nothing needs quoting.</summary>
+    private static string Literal(JobStatus status)
+    {
+        var wire = status.ToWire();
+        return wire.All(char.IsAsciiLetterLower) ? $"'{wire}'" : throw new InvalidOperationException($"status {status} has no plain wire name");
+    }
+
+    private static string InList(Func<JobStatus, bool> member) =>
+        "(" + string.Join(", ", Enum.GetValues<JobStatus>().Where(member).Select(Literal)) + ")";
 
     private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
