@@ -109,7 +109,7 @@ public sealed class JobRunner(
         using var scope = BeginScope(claimed);
         using var userCancel = active.Register(claimed.Id);
         using var jobToken = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, userCancel.Token);
-        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null, Scan = null },
+        var context = new JobContext(claimed with { Stages = pipeline.InitialStages(), Failure = null, Performance = null, ExitCode = null, Scan = null, CacheHit = false },
             resources.PathsOf(claimed.Id));
         Log.JobStarted(logger, claimed.Id, claimed.Attempts);
         IJobStage? current = null;
@@ -213,6 +213,7 @@ public sealed class JobRunner(
         ExitCode = null,
         ImageId = null,
         Scan = null,
+        CacheHit = false,
         Stages = pipeline.InitialStages(),
     };
 

@@ -13,7 +13,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
 {
     private const string Columns =
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
-        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner";
+        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit";
 
     // Status values inside SQL come from the one mapping in code (JobStatus.ToWire and its sets), never typed again.
     private static readonly string Queued = Literal(JobStatus.Queued);
@@ -57,13 +57,19 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                 lint TEXT NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
                 scan TEXT,
-                owner TEXT NOT NULL DEFAULT 'local'
+                owner TEXT NOT NULL DEFAULT 'local',
+                cache INTEGER NOT NULL DEFAULT 1,
+                cache_hit INTEGER NOT NULL DEFAULT 0
             );
             CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs(status, seq);
             CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
             """, cancellationToken);
         // Databases made by earlier versions gain the columns added since.
-        foreach (var (column, definition) in new[] { ("scan", "scan TEXT"), ("owner", "owner TEXT NOT NULL DEFAULT 'local'") })
+        foreach (var (column, definition) in new[]
+                 {
+                     ("scan", "scan TEXT"), ("owner", "owner TEXT NOT NULL DEFAULT 'local'"),
+                     ("cache", "cache INTEGER NOT NULL DEFAULT 1"), ("cache_hit", "cache_hit INTEGER NOT NULL DEFAULT 0"),
+                 })
         {
             await using var columns = connection.CreateCommand();
             columns.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = '{column}'";
@@ -85,9 +91,9 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO jobs (id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance,
-                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner)
+                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit)
             SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
-                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner
+                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner, @cache, @cache_hit
             WHERE (SELECT COUNT(*) FROM jobs WHERE status = {Queued}) < @cap
             RETURNING seq;
             """;
@@ -174,7 +180,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             UPDATE jobs SET name = @name, status = @status, limits = @limits, correlation_id = @correlation_id,
                 created_at = @created_at, started_at = @started_at, finished_at = @finished_at, performance = @performance,
                 failure_reason = @failure_reason, failure_message = @failure_message, stages = @stages, image_id = @image_id,
-                exit_code = @exit_code, lint = @lint, attempts = @attempts, scan = @scan
+                exit_code = @exit_code, lint = @lint, attempts = @attempts, scan = @scan, cache_hit = @cache_hit
             WHERE id = @id AND status NOT IN {Terminal}
             """;
         Bind(command, job);
@@ -262,6 +268,8 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         p.AddWithValue("@attempts", job.Attempts);
         p.AddWithValue("@scan", job.Scan is null ? DBNull.Value : JsonSerializer.Serialize(job.Scan, JobJson.Options));
         p.AddWithValue("@owner", job.Owner);
+        p.AddWithValue("@cache", job.Cache ? 1 : 0);
+        p.AddWithValue("@cache_hit", job.CacheHit ? 1 : 0);
     }
 
     private static async Task<IReadOnlyList<Job>> ReadAllAsync(SqliteCommand command, CancellationToken cancellationToken)
@@ -302,7 +310,9 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             Lint: JsonSerializer.Deserialize<List<LintFinding>>(r.GetString(15), JobJson.Options)!,
             Attempts: r.GetInt32(16),
             Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options),
-            Owner: r.GetString(18));
+            Owner: r.GetString(18),
+            Cache: r.GetInt64(19) != 0,
+            CacheHit: r.GetInt64(20) != 0);
     }
 
     /// <summary>A status as an SQL string literal; wire names are lower-case ASCII letters, so nothing needs quoting.</summary>

@@ -381,7 +381,7 @@ public abstract class JobStoreContract : IAsyncLifetime
     {
         await EnqueueAsync();
         var claimed = await Store.ClaimNextAsync(JobStatus.Linting, At(100), default);
-        var progressed = FullJob(claimed!) with { Status = JobStatus.Scanning, FinishedAt = null, Failure = null };
+        var progressed = FullJob(claimed!) with { Status = JobStatus.Scanning, FinishedAt = null, Failure = null, Cache = claimed.Cache }; // "cache" is the submitter's, never changed by a save
 
         await Store.SaveAsync(progressed, default);
 
@@ -605,6 +605,8 @@ public abstract class JobStoreContract : IAsyncLifetime
         Attempts = 2,
         Scan = new ScanSummary("incomplete", 96, new SeverityCounts(1, 2, 3, 4, 5), 2.5, ["a warning"],
             new ScanDatabaseSummary("bundled", 18_071, 2.5), ["layer 3"], "debian 13 matched as debian 12", 2),
+        Cache = false,
+        CacheHit = true,
     };
 
     protected static DateTimeOffset At(int milliseconds) => Epoch.AddMilliseconds(milliseconds);
