@@ -1,3 +1,5 @@
+using Berth.Server;
+using Berth.Server.Api;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Http;

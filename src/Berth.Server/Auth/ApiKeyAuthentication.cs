@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Berth.Server.Configuration;
+using Berth.Server.Jobs;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -27,7 +28,7 @@ public sealed class ApiKeyAuthentication(
     {
         if (_keys.Length == 0)
         {
-            return Task.FromResult(Success(Caller.LocalOwner, "admin"));
+            return Task.FromResult(Success(Job.LocalOwner, "admin"));
         }
         var header = Request.Headers.Authorization.ToString();
         if (header.Length == 0)

@@ -1,6 +1,6 @@
 using System.Formats.Tar;
 using System.Globalization;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Contexts;
 

@@ -1,5 +1,5 @@
 using Berth.Scanner.Layers;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Contexts;
 

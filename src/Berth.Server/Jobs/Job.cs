@@ -69,10 +69,13 @@ public sealed record Job(
     IReadOnlyList<LintFinding> Lint,
     int Attempts,
     ScanSummary? Scan = null,
-    string Owner = Auth.Caller.LocalOwner,
+    string Owner = Job.LocalOwner,
     bool Cache = true,
     bool CacheHit = false)
 {
+    /// <summary>The owner of jobs submitted while no keys are configured (loopback-only mode).</summary>
+    public const string LocalOwner = "local";
+
     public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
     {
         Stages = Stages.Select(s => s.Name != name ? s : s with

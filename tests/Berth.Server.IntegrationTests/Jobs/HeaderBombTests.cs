@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;

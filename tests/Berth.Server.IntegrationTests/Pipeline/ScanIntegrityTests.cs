@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 

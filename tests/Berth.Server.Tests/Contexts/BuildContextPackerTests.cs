@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Berth.Server.Contexts;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Tests.Contexts;
 

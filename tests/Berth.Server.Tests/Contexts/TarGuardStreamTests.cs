@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Berth.Server.Contexts;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 using Xunit.Abstractions;
 using static Berth.Server.Tests.Contexts.RawTar;
 

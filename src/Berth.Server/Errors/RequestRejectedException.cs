@@ -1,4 +1,4 @@
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Errors;
 
 /// <summary>A client request Berth refuses; <see cref="StatusCode"/> is the HTTP status (4xx/503) to answer with.</summary>
 public sealed class RequestRejectedException(int statusCode, string message, string? field = null) : Exception(message)

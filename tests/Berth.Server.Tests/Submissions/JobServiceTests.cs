@@ -1,7 +1,9 @@
 using Berth.Server.Configuration;
+using Berth.Server.Errors;
 using Berth.Server.Jobs;
+using Berth.Server.Submissions;
 
-namespace Berth.Server.Tests.Jobs;
+namespace Berth.Server.Tests.Submissions;
 
 public sealed class JobServiceTests
 {

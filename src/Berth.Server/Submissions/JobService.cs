@@ -1,11 +1,14 @@
 using System.Globalization;
+using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Contexts;
+using Berth.Server.Errors;
+using Berth.Server.Jobs;
 using Berth.Server.Logging;
 using Berth.Server.Pipeline;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Submissions;
 
 /// <summary>What the API does to jobs: submit, cancel, delete. Reads go straight to <see cref="IJobStore"/>.</summary>
 public sealed class JobService(
@@ -22,7 +25,7 @@ public sealed class JobService(
     private const int MaxNameLength = 200;
 
     /// <summary>Stores the job's files, then the queued job. Throws <see cref="RequestRejectedException"/> for bad input or a full queue.</summary>
-    public async Task<Job> SubmitAsync(JobSubmission submission, Auth.Caller caller, string? correlationId, CancellationToken cancellationToken)
+    public async Task<Job> SubmitAsync(JobSubmission submission, Caller caller, string? correlationId, CancellationToken cancellationToken)
     {
         var berth = berthOptions.Value;
         var limits = ResolveLimits(submission.Limits, limitsOptions.Value);
@@ -68,7 +71,7 @@ public sealed class JobService(
     }
 
     /// <summary>Cancels a job. Null when unknown; throws 409 when already finished.</summary>
-    public async Task<Job?> CancelAsync(string id, Auth.Caller caller, CancellationToken cancellationToken)
+    public async Task<Job?> CancelAsync(string id, Caller caller, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } visible || !caller.CanSee(visible))
         {
@@ -94,7 +97,7 @@ public sealed class JobService(
     }
 
     /// <summary>Deletes a finished job and its files. Null when unknown; throws 409 while it is queued or active.</summary>
-    public async Task<bool?> DeleteAsync(string id, Auth.Caller caller, CancellationToken cancellationToken)
+    public async Task<bool?> DeleteAsync(string id, Caller caller, CancellationToken cancellationToken)
     {
         var job = await store.GetAsync(id, cancellationToken);
         if (job is null || !caller.CanSee(job))

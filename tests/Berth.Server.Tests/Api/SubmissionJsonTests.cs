@@ -1,8 +1,10 @@
 using System.Text;
 using Berth.Scanner.Tests.Json;
-using Berth.Server.Jobs;
+using Berth.Server.Api;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 
-namespace Berth.Server.Tests.Jobs;
+namespace Berth.Server.Tests.Api;
 
 public sealed class SubmissionJsonTests
 {

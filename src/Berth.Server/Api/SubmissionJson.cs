@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Berth.Scanner.Json;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
 /// <summary>
 /// The JSON form of a submission, <c>{"dockerfile", "name", "limits": {"timeoutSeconds", "memoryMb", "cpus", "dataMb"}}</c>,
@@ -55,7 +57,7 @@ internal static class SubmissionJson
         {
             if (!known.Contains(property.Name, StringComparer.Ordinal))
             {
-                var name = JobSubmission.Short(property.Name);
+                var name = SubmissionReader.Short(property.Name);
                 throw new RequestRejectedException(400,
                     $"unknown field '{prefix}{name}'; the fields are {string.Join(", ", known.Select(k => prefix + k))} (names are case-sensitive)",
                     prefix + name);
@@ -76,7 +78,7 @@ internal static class SubmissionJson
         }
         return value.TryGetInt32(out var number)
             ? number
-            : throw new RequestRejectedException(400, $"'limits.{key}' must be a whole number, found {JobSubmission.Short(value.GetRawText())}", $"limits.{key}");
+            : throw new RequestRejectedException(400, $"'limits.{key}' must be a whole number, found {SubmissionReader.Short(value.GetRawText())}", $"limits.{key}");
     }
 
     private static double? Number(JsonElement limits, string key)
@@ -87,7 +89,7 @@ internal static class SubmissionJson
         }
         return value.TryGetDouble(out var number) && double.IsFinite(number)
             ? number
-            : throw new RequestRejectedException(400, $"'limits.{key}' must be a finite number, found {JobSubmission.Short(value.GetRawText())}", $"limits.{key}");
+            : throw new RequestRejectedException(400, $"'limits.{key}' must be a finite number, found {SubmissionReader.Short(value.GetRawText())}", $"limits.{key}");
     }
 
     /// <summary>The member when it is a JSON number; null when it is absent or null; a 400 for any other kind.</summary>
@@ -105,11 +107,11 @@ internal static class SubmissionJson
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => $"the string {JsonSerializer.Serialize(JobSubmission.Short(value.GetString()!))}",
+        JsonValueKind.String => $"the string {JsonSerializer.Serialize(SubmissionReader.Short(value.GetString()!))}",
         JsonValueKind.Array => "an array",
         JsonValueKind.Object => "an object",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Number => $"the number {JobSubmission.Short(value.GetRawText())}",
+        JsonValueKind.Number => $"the number {SubmissionReader.Short(value.GetRawText())}",
         _ => "null",
     };
 }

@@ -5,11 +5,14 @@ using System.Text.RegularExpressions;
 using Berth.Scanner.Reports;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
+using Berth.Server.Errors;
 using Berth.Server.Http;
+using Berth.Server.Jobs;
+using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
 /// <summary>The <c>/api/v1/jobs</c> resource.</summary>
 public static partial class JobEndpoints
@@ -46,7 +49,7 @@ public static partial class JobEndpoints
     {
         try
         {
-            var submission = await JobSubmission.ReadAsync(http.Request, limits.Value, cancellationToken);
+            var submission = await SubmissionReader.ReadAsync(http.Request, limits.Value, cancellationToken);
             var job = await service.SubmitAsync(submission, Caller.From(http), CorrelationId.Of(http), cancellationToken);
             return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobView.From(job));
         }

@@ -1,19 +1,19 @@
 using System.Text;
 using Berth.Server.Configuration;
+using Berth.Server.Contexts;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 using Microsoft.Net.Http.Headers;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
-/// <summary>Requested limits; each may be left out to get the server's default.</summary>
-public sealed record LimitsRequest(int? TimeoutSeconds, int? MemoryMb, double? Cpus, int? DataMb = null);
-
-/// <summary>A submission read from any of the three request forms. <see cref="Context"/> is the raw archive, if any.</summary>
-public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? Name, LimitsRequest Limits)
+/// <summary>Reads a <see cref="JobSubmission"/> from a request body: <c>text/plain</c>, <c>application/json</c> or <c>multipart/form-data</c>.</summary>
+public static class SubmissionReader
 {
     private const int MaxJsonBytes = 8 * 1024 * 1024;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Reads <c>text/plain</c>, <c>application/json</c> or <c>multipart/form-data</c>; throws <see cref="RequestRejectedException"/>.</summary>
+    /// <summary>Reads the submission; throws <see cref="RequestRejectedException"/>.</summary>
     public static async Task<JobSubmission> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
     {
         var maxContext = limits.MaxContextMb * 1024L * 1024L;
@@ -56,27 +56,9 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
         }
     }
 
-    /// <summary>Checks the Dockerfile text: present, not blank, at most 1 MiB.</summary>
-    public static string CheckDockerfile(string? text)
-    {
-        if (text is null)
-        {
-            throw new RequestRejectedException(400, "no Dockerfile: send it as the text/plain body, the JSON field 'dockerfile' or a multipart part 'dockerfile'", "dockerfile");
-        }
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            throw new RequestRejectedException(400, "the Dockerfile is empty", "dockerfile");
-        }
-        if (Encoding.UTF8.GetByteCount(text) > Contexts.BuildContextPacker.MaxDockerfileBytes)
-        {
-            throw new RequestRejectedException(422, "the Dockerfile exceeds 1 MiB", "dockerfile");
-        }
-        return text;
-    }
-
     private static async Task<string> ReadDockerfileAsync(Stream body, CancellationToken cancellationToken)
     {
-        var bytes = await ReadCappedAsync(body, Contexts.BuildContextPacker.MaxDockerfileBytes, cancellationToken)
+        var bytes = await ReadCappedAsync(body, BuildContextPacker.MaxDockerfileBytes, cancellationToken)
             ?? throw new RequestRejectedException(422, "the Dockerfile exceeds 1 MiB", "dockerfile");
         return Decode(bytes);
     }
