@@ -101,7 +101,7 @@ async Task CheckSubmissionAsync(byte[] sample)
     }
     catch (RequestRejectedException e)
     {
-        Expect(e.StatusCode == 400, $"a submission got {e.StatusCode}: {e.Message}", sample);
+        Expect(e.Kind == Rejection.BadRequest, $"a submission was refused as {e.Kind}: {e.Message}", sample);
     }
 }
 

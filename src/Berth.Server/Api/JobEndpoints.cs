@@ -55,7 +55,7 @@ public static partial class JobEndpoints
         }
         catch (RequestRejectedException e)
         {
-            return Problem(http, e);
+            return Problems.Rejected(http, e);
         }
     }
 
@@ -166,7 +166,7 @@ public static partial class JobEndpoints
         }
         catch (RequestRejectedException e)
         {
-            return Problem(http, e);
+            return Problems.Rejected(http, e);
         }
     }
 
@@ -180,7 +180,7 @@ public static partial class JobEndpoints
         }
         catch (RequestRejectedException e)
         {
-            return Problem(http, e);
+            return Problems.Rejected(http, e);
         }
     }
 
@@ -193,26 +193,6 @@ public static partial class JobEndpoints
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"no job with id '{Short(id)}'", statusCode: 404, title: "Job not found");
-
-    private static ProblemHttpResult Problem(HttpContext http, RequestRejectedException e)
-    {
-        if (e.StatusCode == 503)
-        {
-            http.Response.Headers.RetryAfter = "5";
-        }
-        var title = e.StatusCode switch
-        {
-            400 => "Invalid request",
-            409 => "Conflict",
-            413 => "Too large",
-            415 => "Unsupported media type",
-            422 => "Invalid job",
-            503 => "Queue full",
-            _ => "Request refused",
-        };
-        var extensions = e.Field is null ? null : new Dictionary<string, object?> { ["field"] = e.Field };
-        return TypedResults.Problem(e.Message, statusCode: e.StatusCode, title: title, extensions: extensions);
-    }
 
     private static string Short(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

@@ -19,11 +19,11 @@ public static class SubmissionReader
         var maxContext = limits.MaxContextMb * 1024L * 1024L;
         if (request.ContentLength is { } length && length > maxContext + 4 * 1024 * 1024)
         {
-            throw new RequestRejectedException(413, $"the request body is {length} bytes; the context limit is {limits.MaxContextMb} MiB (Limits:MaxContextMb)");
+            throw new RequestRejectedException(Rejection.TooLarge, $"the request body is {length} bytes; the context limit is {limits.MaxContextMb} MiB (Limits:MaxContextMb)");
         }
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType))
         {
-            throw new RequestRejectedException(415, "send the Dockerfile as text/plain, application/json or multipart/form-data");
+            throw new RequestRejectedException(Rejection.UnsupportedMediaType, "send the Dockerfile as text/plain, application/json or multipart/form-data");
         }
         try
         {
@@ -33,33 +33,43 @@ public static class SubmissionReader
                     new JobSubmission(await ReadDockerfileAsync(request.Body, cancellationToken), null, null, new LimitsRequest(null, null, null)),
                 "application/json" => await ReadJsonAsync(request.Body, cancellationToken),
                 "multipart/form-data" => await SubmissionForm.ReadAsync(request, maxContext, cancellationToken),
-                _ => throw new RequestRejectedException(415, $"unsupported content type '{mediaType.MediaType}': use text/plain, application/json or multipart/form-data"),
+                _ => throw new RequestRejectedException(Rejection.UnsupportedMediaType, $"unsupported content type '{mediaType.MediaType}': use text/plain, application/json or multipart/form-data"),
             };
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new RequestRejectedException(Rejection.TooLarge, $"the request body is larger than the server accepts (context limit {limits.MaxContextMb} MiB)");
         }
         catch (BadHttpRequestException e)
         {
-            throw new RequestRejectedException(e.StatusCode is 413 ? 413 : 400, e.StatusCode is 413
-                ? $"the request body is larger than the server accepts (context limit {limits.MaxContextMb} MiB)"
-                : $"the request could not be read: {e.Message}");
+            throw new RequestRejectedException(Rejection.BadRequest, $"the request could not be read: {e.Message}");
         }
-        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidDataException e) when (IsFormLimit(e))
         {
-            throw new RequestRejectedException(413, $"a multipart section is larger than the server accepts: {e.Message}");
+            throw new RequestRejectedException(Rejection.TooLarge, $"a multipart section is larger than the server accepts: {e.Message}");
         }
         catch (InvalidDataException e)
         {
-            throw new RequestRejectedException(400, $"the multipart body could not be read: {e.Message}");
+            throw new RequestRejectedException(Rejection.BadRequest, $"the multipart body could not be read: {e.Message}");
         }
         catch (IOException e) when (e is not FileNotFoundException)
         {
-            throw new RequestRejectedException(400, $"the request body could not be read: {e.Message}");
+            throw new RequestRejectedException(Rejection.BadRequest, $"the request body could not be read: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Whether ASP.NET Core's form reader refused the body for one of the <c>FormOptions</c> limits (section length,
+    /// header count or length, boundary length, value count). The framework has no type for these: it throws a plain
+    /// <see cref="InvalidDataException"/> whose message reads "… limit N exceeded.", so its text is all there is to go on.
+    /// Berth's own code never throws InvalidDataException on this path; it throws <see cref="RequestRejectedException"/>.
+    /// </summary>
+    private static bool IsFormLimit(InvalidDataException e) => e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase);
 
     private static async Task<string> ReadDockerfileAsync(Stream body, CancellationToken cancellationToken)
     {
         var bytes = await ReadCappedAsync(body, BuildContextPacker.MaxDockerfileBytes, cancellationToken)
-            ?? throw new RequestRejectedException(422, "the Dockerfile exceeds 1 MiB", "dockerfile");
+            ?? throw new RequestRejectedException(Rejection.Unprocessable, "the Dockerfile exceeds 1 MiB", "dockerfile");
         return Decode(bytes);
     }
 
@@ -71,14 +81,14 @@ public static class SubmissionReader
         }
         catch (DecoderFallbackException)
         {
-            throw new RequestRejectedException(400, "the Dockerfile is not valid UTF-8 text", "dockerfile");
+            throw new RequestRejectedException(Rejection.BadRequest, "the Dockerfile is not valid UTF-8 text", "dockerfile");
         }
     }
 
     private static async Task<JobSubmission> ReadJsonAsync(Stream body, CancellationToken cancellationToken)
     {
         var bytes = await ReadCappedAsync(body, MaxJsonBytes, cancellationToken)
-            ?? throw new RequestRejectedException(413, $"the JSON body exceeds {MaxJsonBytes / (1024 * 1024)} MiB");
+            ?? throw new RequestRejectedException(Rejection.TooLarge, $"the JSON body exceeds {MaxJsonBytes / (1024 * 1024)} MiB");
         return SubmissionJson.Read(bytes);
     }
 

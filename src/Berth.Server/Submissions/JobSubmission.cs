@@ -15,15 +15,15 @@ public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? 
     {
         if (text is null)
         {
-            throw new RequestRejectedException(400, "no Dockerfile: send it as the text/plain body, the JSON field 'dockerfile' or a multipart part 'dockerfile'", "dockerfile");
+            throw new RequestRejectedException(Rejection.BadRequest, "no Dockerfile: send it as the text/plain body, the JSON field 'dockerfile' or a multipart part 'dockerfile'", "dockerfile");
         }
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw new RequestRejectedException(400, "the Dockerfile is empty", "dockerfile");
+            throw new RequestRejectedException(Rejection.BadRequest, "the Dockerfile is empty", "dockerfile");
         }
         if (Encoding.UTF8.GetByteCount(text) > BuildContextPacker.MaxDockerfileBytes)
         {
-            throw new RequestRejectedException(422, "the Dockerfile exceeds 1 MiB", "dockerfile");
+            throw new RequestRejectedException(Rejection.Unprocessable, "the Dockerfile exceeds 1 MiB", "dockerfile");
         }
         return text;
     }

@@ -40,7 +40,7 @@ public sealed class SubmissionFormTests
     private static async Task<RequestRejectedException> RefusedAsync(Func<Task<JobSubmission>> read)
     {
         var e = await Assert.ThrowsAsync<RequestRejectedException>(read);
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
         return e;
     }
 
