@@ -120,7 +120,7 @@ public static partial class JobEndpoints
         {
             if (!File.Exists(paths.ScanReport) || !File.Exists(paths.Sbom))
             {
-                var why = job.Scan?.Status == "skipped" ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
+                var why = job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
                 return TypedResults.Problem($"job {id} has no scan report: {why}", statusCode: 404, title: "No scan report");
             }
             if (format == "cyclonedx")
@@ -150,7 +150,7 @@ public static partial class JobEndpoints
         var path = JobPaths.For(options.Value.JobsRoot, id).Sbom;
         if (!File.Exists(path))
         {
-            var why = job.Scan?.Status == "skipped" ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
+            var why = job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
             return TypedResults.Problem($"job {id} has no SBOM: {why}", statusCode: 404, title: "No SBOM");
         }
         return TypedResults.Text(await File.ReadAllTextAsync(path, cancellationToken), "application/vnd.cyclonedx+json; version=1.5");
