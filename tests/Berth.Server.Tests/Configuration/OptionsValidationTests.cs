@@ -65,8 +65,14 @@ public sealed class OptionsValidationTests
         Assert.NotEmpty(Validate(new SandboxOptions { UidPoolStart = start, UidPoolSize = size }));
 
     [Fact]
-    public void Berth_ZeroWorkers_IsRejected() =>
-        Assert.NotEmpty(Validate(new BerthOptions { Workers = 0 }));
+    public void Berth_ZeroWorkers_IsValid() =>
+        Assert.Empty(Validate(new BerthOptions { Workers = 0 }));
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(65)]
+    public void Berth_WorkersOutOfRange_IsRejected(int workers) =>
+        Assert.NotEmpty(Validate(new BerthOptions { Workers = workers }));
 
     private static AuthOptions BindKeyWithRole(string role) =>
         new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
