@@ -6,6 +6,7 @@ using System.Text.Json;
 using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
+using Berth.Server.Tests.Contexts;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;
 
 namespace Berth.Server.Tests.Api;
@@ -25,19 +26,7 @@ public sealed class JobApiTests(ContractServer server) : IDisposable
     private Task<HttpResponseMessage> PostTextAsync(string text, string type = "text/plain") =>
         _client.PostAsync(Jobs, new StringContent(text, Encoding.UTF8, type));
 
-    private static MemoryStream Tar(params TarEntry[] entries)
-    {
-        var stream = new MemoryStream();
-        using (var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            foreach (var entry in entries)
-            {
-                writer.WriteEntry(entry);
-            }
-        }
-        stream.Position = 0;
-        return stream;
-    }
+    private static MemoryStream Tar(params TarEntry[] entries) => RawTar.Of(entries);
 
     private async Task<JsonElement> PostContextAsync(Stream archive, HttpStatusCode expected)
     {

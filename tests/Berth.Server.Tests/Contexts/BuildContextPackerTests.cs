@@ -10,19 +10,7 @@ public sealed class BuildContextPackerTests
 {
     private const long Mb = 1024 * 1024;
 
-    private static MemoryStream Tar(params TarEntry[] entries)
-    {
-        var stream = new MemoryStream();
-        using (var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            foreach (var entry in entries)
-            {
-                writer.WriteEntry(entry);
-            }
-        }
-        stream.Position = 0;
-        return stream;
-    }
+    private static MemoryStream Tar(params TarEntry[] entries) => RawTar.Of(entries);
 
     private static PaxTarEntry File(string name, string content = "x") =>
         new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)) };
