@@ -5,9 +5,12 @@ using Berth.Scanner.Catalogers.Npm;
 using Berth.Scanner.Json;
 using Berth.Scanner.Layers;
 using Berth.Scanner.Tests.Json;
+using Berth.Server.Api;
 using Berth.Server.Configuration;
+using Berth.Server.Errors;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
+using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http;
 
 // Runs the JSON readers (StrictJson, perf.json, JSON submissions, npm package.json) over generated and
@@ -94,11 +97,11 @@ async Task CheckSubmissionAsync(byte[] sample)
     http.Request.Body = new MemoryStream([.. "{\"dockerfile\": \"FROM a\", \"name\": "u8, .. sample, .. "}"u8]);
     try
     {
-        await JobSubmission.ReadAsync(http.Request, new LimitsOptions(), CancellationToken.None);
+        await SubmissionReader.ReadAsync(http.Request, new LimitsOptions(), CancellationToken.None);
     }
     catch (RequestRejectedException e)
     {
-        Expect(e.StatusCode == 400, $"a submission got {e.StatusCode}: {e.Message}", sample);
+        Expect(e.Kind == Rejection.BadRequest, $"a submission was refused as {e.Kind}: {e.Message}", sample);
     }
 }
 

@@ -160,10 +160,10 @@ Job SeedJob(int i, JobStatus status, string owner)
         Stages: stages,
         ImageId: status == JobStatus.Queued ? null : "sha256:" + new string('a', 64),
         ExitCode: status switch { JobStatus.Succeeded => 0, JobStatus.Failed => 1, _ => null },
-        Lint: [new LintFinding("DL3007", 1, "warning", "pin the base image to a version, not latest")],
+        Lint: [new LintFinding("DL3007", 1, LintSeverity.Warning, "pin the base image to a version, not latest")],
         Attempts: status == JobStatus.Queued ? 0 : 1,
         Scan: status is JobStatus.Succeeded or JobStatus.Failed
-            ? new ScanSummary("passed", 96, new SeverityCounts(0, 1, 4, 12, 3), 2.5, [], new ScanDatabaseSummary("bundled", 18_071, 2.5))
+            ? new ScanSummary(ScanStatus.Passed, 96, new SeverityCounts(0, 1, 4, 12, 3), 2.5, [], new ScanDatabaseSummary("bundled", 18_071, 2.5))
             : null,
         Owner: owner);
 }

@@ -122,7 +122,7 @@ public static class ImageScanner
     }
 
     private static IEnumerable<string> UncoveredEcosystems(IReadOnlyList<Package> packages, AdvisoryDatabase database) =>
-        packages.Where(p => p.Type is not ("deb" or "apk") && p.Ecosystem is { } e && !database.HasEcosystem(e))
+        packages.Where(p => p.Type is not (PackageType.Deb or PackageType.Apk) && p.Ecosystem is { } e && !database.HasEcosystem(e))
             .GroupBy(p => p.Ecosystem!, StringComparer.Ordinal)
             .Select(g => $"{g.Count()} {g.Key} package(s) were not checked: the advisory database has no {g.Key} advisories");
 

@@ -1,3 +1,5 @@
+using Berth.Server;
+using Berth.Server.Api;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Http;
@@ -19,9 +21,10 @@ builder.WebHost.ConfigureKestrel((context, k) =>
 
 var app = builder.Build();
 var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
-ListenGuard.Check(app.Configuration, auth);
+var berth = app.Services.GetRequiredService<IOptions<BerthOptions>>().Value;
+ListenGuard.Check(app.Configuration, auth, runsJobs: berth.Workers > 0);
 await app.Services.GetRequiredService<IJobStore>().InitializeAsync(CancellationToken.None);
-Directory.CreateDirectory(app.Services.GetRequiredService<IOptions<BerthOptions>>().Value.JobsRoot);
+Directory.CreateDirectory(berth.JobsRoot);
 
 app.UseBerthFrontDoor(auth);
 app.UseAuthentication();

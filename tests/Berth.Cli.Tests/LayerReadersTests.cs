@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.Text;
+using Berth.Scanner.Packages;
 using Berth.Scanner;
 using Berth.Scanner.Advisories;
 using Berth.Scanner.Layers;
@@ -100,7 +101,7 @@ public sealed class LayerReadersTests : IAsyncLifetime
     }
 
     private static List<string> Packages(ScanOutcome outcome) =>
-        outcome.Result.Packages.Select(p => $"{p.Type} {p.Name} {p.Version} {p.Location.Layer} {p.Location.Path}").Order(StringComparer.Ordinal).ToList();
+        outcome.Result.Packages.Select(p => $"{p.Type.ToWire()} {p.Name} {p.Version} {p.Location.Layer} {p.Location.Path}").Order(StringComparer.Ordinal).ToList();
 
     [Fact]
     public async Task LayerDirectoriesAndSavedStream_SeeTheSameFilesystem()

@@ -25,14 +25,14 @@ public static class ReleaseCoverageRules
         var adjusted = packages.ToList();
         var notes = new List<ReleaseCoverage>();
         // Each package database decides its own family: an os-release cannot move apk packages into Debian, or back.
-        foreach (var type in new[] { "deb", "apk" })
+        foreach (var type in new[] { PackageType.Deb, PackageType.Apk })
         {
             var os = adjusted.Where(p => p.Type == type).ToList();
             if (os.Count == 0)
             {
                 continue;
             }
-            var family = type == "apk" ? "Alpine" : FamilyOf(distro?.Id) is "Ubuntu" ? "Ubuntu" : "Debian";
+            var family = type == PackageType.Apk ? "Alpine" : FamilyOf(distro?.Id) is "Ubuntu" ? "Ubuntu" : "Debian";
             var wanted = distro is not null && FamilyOf(distro.Id) == family ? distro.Ecosystem : null;
             string? matchAs;
             if (wanted is not null && database.HasEcosystem(wanted))
@@ -41,7 +41,7 @@ public static class ReleaseCoverageRules
             }
             else
             {
-                var release = distro is null ? $"an image with no os-release ({type} packages)" : $"{distro.Id} {distro.VersionId}".TrimEnd();
+                var release = distro is null ? $"an image with no os-release ({type.ToWire()} packages)" : $"{distro.Id} {distro.VersionId}".TrimEnd();
                 var covered = database.Ecosystems.Keys.Where(e => VersionSchemes.BaseEcosystem(e) == family).ToList();
                 if (covered.Count == 0)
                 {

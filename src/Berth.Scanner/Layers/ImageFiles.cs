@@ -6,8 +6,6 @@ public sealed record ImageFile(string Path, string Layer, byte[] Content);
 /// <summary>The wanted files of the image's merged filesystem (layers applied in order, whiteouts honoured).</summary>
 public sealed class ImageFiles(IReadOnlyDictionary<string, ImageFile> files)
 {
-    public static readonly ImageFiles Empty = new(new Dictionary<string, ImageFile>());
-
     /// <summary>Paths are relative to the image root, without a leading slash: <c>etc/os-release</c>.</summary>
     public ImageFile? Get(string path) => files.GetValueOrDefault(path);
 

@@ -12,7 +12,7 @@ public sealed record FileLocation(string Layer, string Path);
 public sealed record Package(
     string Name,
     string Version,
-    string Type,
+    PackageType Type,
     string? Ecosystem,
     string SourceName,
     string SourceVersion,
@@ -21,11 +21,11 @@ public sealed record Package(
 {
     public string Purl => Type switch
     {
-        "deb" => $"pkg:deb/{Distro(Ecosystem)}/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
-        "apk" => $"pkg:apk/alpine/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
-        "python" => $"pkg:pypi/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
-        "go-module" => $"pkg:golang/{string.Join('/', Name.Split('/').Select(Uri.EscapeDataString))}@{Uri.EscapeDataString(Version)}",
-        "npm" => Name.StartsWith('@')
+        PackageType.Deb => $"pkg:deb/{Distro(Ecosystem)}/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        PackageType.Apk => $"pkg:apk/alpine/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        PackageType.Python => $"pkg:pypi/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
+        PackageType.GoModule => $"pkg:golang/{string.Join('/', Name.Split('/').Select(Uri.EscapeDataString))}@{Uri.EscapeDataString(Version)}",
+        PackageType.Npm => Name.StartsWith('@')
             ? $"pkg:npm/%40{Name[1..].Replace("/", "/", StringComparison.Ordinal)}@{Uri.EscapeDataString(Version)}"
             : $"pkg:npm/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
         _ => $"pkg:generic/{Uri.EscapeDataString(Name)}@{Uri.EscapeDataString(Version)}",
@@ -33,6 +33,26 @@ public sealed record Package(
 
     private static string Distro(string? ecosystem) =>
         ecosystem?.StartsWith("Ubuntu", StringComparison.Ordinal) == true ? "ubuntu" : "debian";
+}
+
+/// <summary>The kind of package, by the cataloger that found it. Reports name it with <see cref="PackageTypes.ToWire"/>.</summary>
+public enum PackageType
+{
+    Deb,
+    Apk,
+    Python,
+    GoModule,
+    Npm,
+}
+
+public static class PackageTypes
+{
+    /// <summary>The name reports give the type (JSON <c>type</c>, SARIF <c>packageType</c>, CycloneDX <c>berth:package:type</c>).</summary>
+    public static string ToWire(this PackageType type) => type switch
+    {
+        PackageType.GoModule => "go-module",
+        _ => type.ToString().ToLowerInvariant(),
+    };
 }
 
 /// <summary>What a package was found from.</summary>

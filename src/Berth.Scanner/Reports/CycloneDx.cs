@@ -31,7 +31,7 @@ public static class CycloneDx
         {
             var properties = new JsonArray
             {
-                new JsonObject { ["name"] = "berth:package:type", ["value"] = package.Type },
+                new JsonObject { ["name"] = "berth:package:type", ["value"] = package.Type.ToWire() },
                 new JsonObject { ["name"] = "berth:location:path", ["value"] = package.Location.Path },
                 new JsonObject { ["name"] = "berth:location:layer", ["value"] = package.Location.Layer },
             };

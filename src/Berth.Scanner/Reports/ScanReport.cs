@@ -83,7 +83,7 @@ public sealed record ScanReport(
         verdict.Failed,
         policy.FailOn?.ToWire() ?? "none",
         verdict.Findings.Select(f => new ReportFinding(
-            f.AdvisoryId, f.Aliases, f.Summary, f.Package.Name, f.Package.Type, f.Package.Version,
+            f.AdvisoryId, f.Aliases, f.Summary, f.Package.Name, f.Package.Type.ToWire(), f.Package.Version,
             f.MatchedName != f.Package.Name || f.InstalledVersion != f.Package.Version ? $"{f.MatchedName} {f.InstalledVersion}" : null,
             f.FixedVersion, f.Severity.ToWire(), f.CvssScore, f.Package.Location, f.Ignored, f.AdvisoryUrl,
             f.Package.Evidence == PackageEvidence.Lockfile ? "lockfile" : null)).ToList(),

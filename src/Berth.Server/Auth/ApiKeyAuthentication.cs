@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Berth.Server.Configuration;
+using Berth.Server.Jobs;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -20,14 +21,14 @@ public sealed class ApiKeyAuthentication(
 {
     public const string SchemeName = "ApiKey";
 
-    private readonly (byte[] Hash, string Owner, string Role)[] _keys = auth.Value.Keys
-        .Select(k => (Convert.FromHexString(k.Sha256), k.Owner, k.Role)).ToArray();
+    private readonly (byte[] Hash, string Owner, KeyRole Role)[] _keys = auth.Value.Keys
+        .Select(k => (Convert.FromHexString(k.Sha256), k.Owner, k.Access)).ToArray();
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (_keys.Length == 0)
         {
-            return Task.FromResult(Success(Caller.LocalOwner, "admin"));
+            return Task.FromResult(Success(Job.LocalOwner, KeyRole.Admin));
         }
         var header = Request.Headers.Authorization.ToString();
         if (header.Length == 0)
@@ -60,9 +61,9 @@ public sealed class ApiKeyAuthentication(
             statusCode: 401, title: "Unauthorized").ExecuteAsync(Context);
     }
 
-    private static AuthenticateResult Success(string owner, string role)
+    private static AuthenticateResult Success(string owner, KeyRole role)
     {
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, owner), new Claim(ClaimTypes.Role, role)], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, owner), new Claim(ClaimTypes.Role, role.ToWire())], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Berth.Server.Configuration;
 using Berth.Server.Jobs;
 
 namespace Berth.Server.Auth;
@@ -6,13 +7,10 @@ namespace Berth.Server.Auth;
 /// <summary>Who is calling: the owner their key names, and whether they may see every owner's jobs.</summary>
 public sealed record Caller(string Owner, bool IsAdmin)
 {
-    /// <summary>The owner of jobs submitted while no keys are configured (loopback-only mode).</summary>
-    public const string LocalOwner = "local";
-
     public static Caller From(HttpContext context) => From(context.User);
 
     public static Caller From(ClaimsPrincipal user) =>
-        new(user.Identity?.Name ?? LocalOwner, user.IsInRole("admin"));
+        new(user.Identity?.Name ?? Job.LocalOwner, user.IsInRole(KeyRole.Admin.ToWire()));
 
     /// <summary>A job another owner holds is, to a user, a job that does not exist.</summary>
     public bool CanSee(Job job) => IsAdmin || job.Owner == Owner;

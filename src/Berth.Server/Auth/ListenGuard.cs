@@ -17,9 +17,10 @@ public static class ListenGuard
     /// <summary>What Kestrel binds when it is given no address.</summary>
     private const string KestrelDefault = "http://localhost:5000";
 
-    public static void Check(IConfiguration configuration, AuthOptions auth)
+    /// <param name="runsJobs">False with <c>Berth:Workers=0</c>: an API-only server mounts nothing and gives nothing away, so it needs no root.</param>
+    public static void Check(IConfiguration configuration, AuthOptions auth, bool runsJobs)
     {
-        if (!Environment.IsPrivilegedProcess)
+        if (runsJobs && !Environment.IsPrivilegedProcess)
         {
             throw new InvalidOperationException(
                 "Berth must run as root: it mounts a /data filesystem per job and gives job directories to the run uid.");

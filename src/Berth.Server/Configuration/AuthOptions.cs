@@ -17,11 +17,14 @@ public sealed class AuthOptions : IValidatableObject
     {
         public string Owner { get; set; } = "";
 
-        /// <summary><c>user</c> sees its own jobs; <c>admin</c> sees all.</summary>
+        /// <summary><c>user</c> sees its own jobs; <c>admin</c> sees all. Bound as text, so a wrong word fails validation instead of dropping the key.</summary>
         public string Role { get; set; } = "user";
 
         /// <summary>Hex SHA-256 of the key: plain keys never appear in configuration.</summary>
         public string Sha256 { get; set; } = "";
+
+        /// <summary><see cref="Role"/> as a value; a word that is no role (refused at start-up) gives the least access.</summary>
+        public KeyRole Access => KeyRoles.TryParse(Role, out var role) ? role : KeyRole.User;
     }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -34,7 +37,7 @@ public sealed class AuthOptions : IValidatableObject
             {
                 yield return new ValidationResult($"Auth:Keys:{i}:Owner must be 1-100 printable characters.");
             }
-            if (key.Role is not ("user" or "admin"))
+            if (!KeyRoles.TryParse(key.Role, out _))
             {
                 yield return new ValidationResult($"Auth:Keys:{i}:Role must be 'user' or 'admin'.");
             }
@@ -47,5 +50,27 @@ public sealed class AuthOptions : IValidatableObject
                 yield return new ValidationResult($"Auth:Keys:{i}:Sha256 repeats another key's hash.");
             }
         }
+    }
+}
+
+/// <summary>What an API key may see. Configured, and carried in the role claim, as <c>user</c> or <c>admin</c>.</summary>
+public enum KeyRole
+{
+    /// <summary>Its own jobs only.</summary>
+    User,
+
+    /// <summary>Every owner's jobs.</summary>
+    Admin,
+}
+
+public static class KeyRoles
+{
+    public static string ToWire(this KeyRole role) => role.ToString().ToLowerInvariant();
+
+    /// <summary>Only the exact lower-case names, as configuration has always required.</summary>
+    public static bool TryParse(string? value, out KeyRole role)
+    {
+        role = default;
+        return value is { Length: > 0 } && value.All(char.IsAsciiLetterLower) && Enum.TryParse(value, ignoreCase: true, out role);
     }
 }

@@ -11,8 +11,8 @@ public sealed class BerthOptions
     [Required(AllowEmptyStrings = false)]
     public string DataRoot { get; set; } = "/var/lib/berth";
 
-    /// <summary>How many jobs run at the same time.</summary>
-    [Range(1, 64)]
+    /// <summary>How many jobs run at the same time. 0: API only, no job runs here (no worker, no recovery, no janitor).</summary>
+    [Range(0, 64)]
     public int Workers { get; set; } = 2;
 
     /// <summary>How many jobs may wait in the queue before submissions get 503.</summary>

@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Berth.Scanner.Layers;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Contexts;
 
@@ -30,7 +30,7 @@ public static class BuildContextPacker
             fromContext = await CopyEntriesAsync(context, writer, maxBytes, maxEntries, maxRatio, cancellationToken);
         }
         var text = dockerfile ?? fromContext
-            ?? throw new RequestRejectedException(400, "no Dockerfile: send a 'dockerfile' part or put a Dockerfile at the root of the context");
+            ?? throw new RequestRejectedException(Rejection.BadRequest, "no Dockerfile: send a 'dockerfile' part or put a Dockerfile at the root of the context");
         var bytes = Encoding.UTF8.GetBytes(text);
         var entry = new PaxTarEntry(TarEntryType.RegularFile, DockerfileName)
         {
@@ -49,7 +49,7 @@ public static class BuildContextPacker
         var read = await buffered.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken);
         if (read == 0)
         {
-            throw new RequestRejectedException(400, "the context archive is empty");
+            throw new RequestRejectedException(Rejection.BadRequest, "the context archive is empty");
         }
         // BufferedStream cannot un-read: rebuild a stream that starts with the two peeked bytes.
         Stream payload = new PrefixedStream(magic.AsMemory(0, read), buffered);
@@ -80,7 +80,7 @@ public static class BuildContextPacker
                 var total = guard.Bytes;
                 if (gzipped && total > 1024 * 1024 && total > (long)maxRatio * Math.Max(1, counted.BytesRead))
                 {
-                    throw new RequestRejectedException(413, $"the context unpacks to more than {maxRatio} times its compressed size (Limits:MaxCompressionRatio): refusing a decompression bomb");
+                    throw new RequestRejectedException(Rejection.TooLarge, $"the context unpacks to more than {maxRatio} times its compressed size (Limits:MaxCompressionRatio): refusing a decompression bomb");
                 }
                 if (name.Length == 0)
                 {
@@ -90,7 +90,7 @@ public static class BuildContextPacker
                 {
                     if (entry.Length > MaxDockerfileBytes)
                     {
-                        throw new RequestRejectedException(422, "the context's Dockerfile exceeds 1 MiB");
+                        throw new RequestRejectedException(Rejection.Unprocessable, "the context's Dockerfile exceeds 1 MiB");
                     }
                     using var sr = new StreamReader(entry.DataStream ?? Stream.Null, Encoding.UTF8);
                     dockerfile = await sr.ReadToEndAsync(cancellationToken);
@@ -107,11 +107,11 @@ public static class BuildContextPacker
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException
             or InvalidOperationException or OverflowException or NotSupportedException)
         {
-            throw new RequestRejectedException(400, $"the context is not a readable .tar or .tar.gz archive: {e.Message}");
+            throw new RequestRejectedException(Rejection.BadRequest, $"the context is not a readable .tar or .tar.gz archive: {e.Message}");
         }
         if (entries == 0)
         {
-            throw new RequestRejectedException(400, "the context archive holds no entries (or is not a .tar or .tar.gz archive)");
+            throw new RequestRejectedException(Rejection.BadRequest, "the context archive holds no entries (or is not a .tar or .tar.gz archive)");
         }
         links.Check(guard.Bytes, maxBytes);
         return dockerfile;
@@ -122,11 +122,11 @@ public static class BuildContextPacker
     {
         if (raw.Contains('\0', StringComparison.Ordinal))
         {
-            throw new RequestRejectedException(422, "context entry name contains a NUL byte");
+            throw new RequestRejectedException(Rejection.Unprocessable, "context entry name contains a NUL byte");
         }
         if (raw.StartsWith('/'))
         {
-            throw new RequestRejectedException(422, $"context entry '{Shown(raw)}' has an absolute path");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(raw)}' has an absolute path");
         }
         var parts = new List<string>();
         foreach (var part in raw.Split('/', StringSplitOptions.RemoveEmptyEntries))
@@ -137,7 +137,7 @@ public static class BuildContextPacker
             }
             if (part == "..")
             {
-                throw new RequestRejectedException(422, $"context entry '{Shown(raw)}' contains '..'");
+                throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(raw)}' contains '..'");
             }
             parts.Add(part);
         }
@@ -153,17 +153,17 @@ public static class BuildContextPacker
             case TarEntryType.SymbolicLink:
                 if (!StaysInside(name, entry.LinkName, relativeToEntryDirectory: true))
                 {
-                    throw new RequestRejectedException(422, $"context entry '{Shown(name)}' is a link pointing outside the context ('{Shown(entry.LinkName)}')");
+                    throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(name)}' is a link pointing outside the context ('{Shown(entry.LinkName)}')");
                 }
                 return;
             case TarEntryType.HardLink:
                 if (!StaysInside(name, entry.LinkName, relativeToEntryDirectory: false))
                 {
-                    throw new RequestRejectedException(422, $"context entry '{Shown(name)}' is a hard link pointing outside the context ('{Shown(entry.LinkName)}')");
+                    throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(name)}' is a hard link pointing outside the context ('{Shown(entry.LinkName)}')");
                 }
                 return;
             default:
-                throw new RequestRejectedException(422, $"context entry '{Shown(name)}' is a {entry.EntryType} entry; only files, directories and links inside the context are allowed");
+                throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(name)}' is a {entry.EntryType} entry; only files, directories and links inside the context are allowed");
         }
     }
 

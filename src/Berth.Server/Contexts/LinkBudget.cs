@@ -1,6 +1,6 @@
 using System.Formats.Tar;
 using System.Globalization;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Contexts;
 
@@ -42,7 +42,7 @@ internal sealed class LinkBudget
             linked += TargetSize(link);
             if (bytes + linked > maxBytes)
             {
-                throw new RequestRejectedException(413, string.Create(CultureInfo.InvariantCulture,
+                throw new RequestRejectedException(Rejection.TooLarge, string.Create(CultureInfo.InvariantCulture,
                     $"the context's {_links.Count} links stand for more than {maxBytes / (1024 * 1024)} MiB of content (Limits:MaxContextMb): COPY and ADD would write each link's target in full"));
             }
         }

@@ -1,5 +1,5 @@
 using Berth.Scanner.Layers;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Contexts;
 
@@ -85,12 +85,12 @@ internal sealed class TarGuardStream(Stream inner, long maxBytes, int maxEntries
         var size = TarBlock.ParseSize(header) ?? throw Unreadable("a header has an invalid or negative size field");
         if (type == TarBlock.OldGnuSparse)
         {
-            throw new RequestRejectedException(422, "the context holds an old-GNU sparse file ('S' entry); only files, directories and links are allowed");
+            throw new RequestRejectedException(Rejection.Unprocessable, "the context holds an old-GNU sparse file ('S' entry); only files, directories and links are allowed");
         }
         CheckSequence(type);
         if (TarBlock.IsMetadata(type) && size > MaxMetadataBytes)
         {
-            throw new RequestRejectedException(413,
+            throw new RequestRejectedException(Rejection.TooLarge,
                 $"the context holds a {Describe(type)} tar header of {size} bytes; such headers are limited to {MaxMetadataBytes / 1024} KiB: refusing a tar header bomb");
         }
         var dataSize = type is TarBlock.PaxExtended or TarBlock.LongName or TarBlock.LongLink ? size : _paxSize ?? size;
@@ -117,7 +117,7 @@ internal sealed class TarGuardStream(Stream inner, long maxBytes, int maxEntries
         _paxSize = null;
         if (++Entries > maxEntries)
         {
-            throw new RequestRejectedException(413, $"the context has more than {maxEntries} entries (Limits:MaxContextFiles)");
+            throw new RequestRejectedException(Rejection.TooLarge, $"the context has more than {maxEntries} entries (Limits:MaxContextFiles)");
         }
     }
 
@@ -175,10 +175,10 @@ internal sealed class TarGuardStream(Stream inner, long maxBytes, int maxEntries
     }
 
     private RequestRejectedException OverBudget() =>
-        new(413, $"the unpacked context exceeds {maxBytes / (1024 * 1024)} MiB (Limits:MaxContextMb)");
+        new(Rejection.TooLarge, $"the unpacked context exceeds {maxBytes / (1024 * 1024)} MiB (Limits:MaxContextMb)");
 
     private static RequestRejectedException Unreadable(string why) =>
-        new(400, $"the context is not a readable .tar or .tar.gz archive: {why}");
+        new(Rejection.BadRequest, $"the context is not a readable .tar or .tar.gz archive: {why}");
 
     private static string Describe(byte type) => type switch
     {

@@ -45,9 +45,14 @@ public sealed record ParseError(int Line, string Message, string Rule = ParseErr
     public const string SizeLimit = "size-limit";
 }
 
-/// <summary>A lint finding. <see cref="Severity"/> is <c>error</c> (rejects the job) or <c>warning</c>.</summary>
-public sealed record LintFinding(string Rule, int Line, string Severity, string Message)
+/// <summary>A lint finding's weight. Serialized in lower case (<c>error</c>, <c>warning</c>).</summary>
+public enum LintSeverity
 {
-    public const string Error = "error";
-    public const string Warning = "warning";
+    /// <summary>Rejects the job (<c>lint_rejected</c>).</summary>
+    Error,
+
+    Warning,
 }
+
+/// <summary>A lint finding.</summary>
+public sealed record LintFinding(string Rule, int Line, LintSeverity Severity, string Message);

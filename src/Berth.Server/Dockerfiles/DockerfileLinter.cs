@@ -64,13 +64,13 @@ public static class DockerfileLinter
             var document = DockerfileParser.Parse(triggers[n]);
             if (document.Directives.Count > 0 || (document.Errors.Count == 0 && document.Instructions.Count != 1))
             {
-                findings.Add(new LintFinding("onbuild", 0, LintFinding.Error, $"{where} is not a single instruction"));
+                findings.Add(new LintFinding("onbuild", 0, LintSeverity.Error, $"{where} is not a single instruction"));
                 continue;
             }
             var context = new LintContext(document, allowed, [], image);
             findings.AddRange(Rules
                 .SelectMany(r => r.Check(context))
-                .Where(f => f.Severity == LintFinding.Error)
+                .Where(f => f.Severity == LintSeverity.Error)
                 .Select(f => f with { Line = 0, Message = $"{where}: {f.Message}" }));
         }
         return findings;

@@ -6,16 +6,28 @@ namespace Berth.Server.Jobs;
 /// <summary>Resource limits of one job, already checked against the server's maxima.</summary>
 public sealed record JobLimits(int TimeoutSeconds, int MemoryMb, double Cpus, int DataMb = LimitsOptions.MinDataMb);
 
+/// <summary>The scan stage's verdict. Serialized in lower case (<c>passed</c>, <c>failed</c>, <c>incomplete</c>, <c>skipped</c>).</summary>
+public enum ScanStatus
+{
+    Passed,
+
+    /// <summary>Findings (or secrets) fail the policy.</summary>
+    Failed,
+
+    /// <summary>The image could not be fully read, or its release is not covered and the policy says so.</summary>
+    Incomplete,
+
+    Skipped,
+}
+
 /// <summary>
-/// The scan stage's outcome as the job view shows it: <see cref="Status"/> is <c>passed</c>, <c>failed</c>
-/// (findings fail the policy), <c>incomplete</c> (the image could not be fully read, or its release is not
-/// covered and the policy says so) or <c>skipped</c>; <see cref="DbAge"/> is the advisory database's age in
+/// The scan stage's outcome as the job view shows it: <see cref="Status"/> is the verdict; <see cref="DbAge"/> is the advisory database's age in
 /// days (null when unknown); <see cref="Incomplete"/> lists what could not be read; <see cref="Coverage"/>
 /// says when the OS release is not covered by the database and what it was matched against instead;
 /// <see cref="Secrets"/> counts secrets found in the job's own layers (listed, masked, in the report).
 /// </summary>
 public sealed record ScanSummary(
-    string Status,
+    ScanStatus Status,
     int Packages,
     Berth.Scanner.Reports.SeverityCounts Findings,
     double? DbAge,
@@ -25,7 +37,7 @@ public sealed record ScanSummary(
     string? Coverage = null,
     int Secrets = 0)
 {
-    public static ScanSummary Skipped(string why) => new("skipped", 0, new(0, 0, 0, 0, 0), null, [why]);
+    public static ScanSummary Skipped(string why) => new(ScanStatus.Skipped, 0, new(0, 0, 0, 0, 0), null, [why]);
 }
 
 /// <summary>The advisory database a scan used, as the job view shows it.</summary>
@@ -69,10 +81,13 @@ public sealed record Job(
     IReadOnlyList<LintFinding> Lint,
     int Attempts,
     ScanSummary? Scan = null,
-    string Owner = Auth.Caller.LocalOwner,
+    string Owner = Job.LocalOwner,
     bool Cache = true,
     bool CacheHit = false)
 {
+    /// <summary>The owner of jobs submitted while no keys are configured (loopback-only mode).</summary>
+    public const string LocalOwner = "local";
+
     public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
     {
         Stages = Stages.Select(s => s.Name != name ? s : s with

@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(17, LogLevel.Warning, "No API keys are configured (Auth:Keys): authentication is off and Berth listens on loopback only ({Urls})")]
     public static partial void LoopbackOnly(ILogger logger, string urls);
 
+    [LoggerMessage(18, LogLevel.Information, "Berth API only (Berth:Workers=0), data in {DataRoot}: no job runs here, none is recovered, and the janitor does not sweep")]
+    public static partial void ApiOnly(ILogger logger, string dataRoot);
+
     [LoggerMessage(40, LogLevel.Critical, "No API keys are configured (Auth:Keys), but the server listens beyond loopback on {Addresses}; stopping. Configure Auth:Keys or listen on 127.0.0.1")]
     public static partial void ListeningBeyondLoopback(ILogger logger, string addresses);
 

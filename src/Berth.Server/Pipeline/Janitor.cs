@@ -227,6 +227,10 @@ public sealed class JanitorService(Janitor janitor, IOptions<BerthOptions> optio
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.Workers == 0)
+        {
+            return; // API only: the engine resources of jobs are not this server's to sweep
+        }
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.JanitorIntervalSeconds), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

@@ -30,6 +30,11 @@ public sealed class JobRunner(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.Workers == 0)
+        {
+            Log.ApiOnly(logger, options.Value.DataRoot);
+            return;
+        }
         await RecoverAsync(stoppingToken);
         Log.Ready(logger, options.Value.Workers, sandbox.Value.Runtime, names.Instance, options.Value.DataRoot);
         var workers = Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken));

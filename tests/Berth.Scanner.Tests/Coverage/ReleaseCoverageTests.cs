@@ -10,13 +10,13 @@ namespace Berth.Scanner.Tests.Coverage;
 public sealed class ReleaseCoverageTests(VulnDbFixture db)
 {
     private static Package Deb(string name, string version, string? ecosystem, string? source = null) =>
-        new(name, version, "deb", ecosystem, source ?? name, version, new FileLocation("sha256:l", "/var/lib/dpkg/status"));
+        new(name, version, PackageType.Deb, ecosystem, source ?? name, version, new FileLocation("sha256:l", "/var/lib/dpkg/status"));
 
     private static Package Apk(string name, string version, string? ecosystem) =>
-        new(name, version, "apk", ecosystem, name, version, new FileLocation("sha256:l", "/lib/apk/db/installed"));
+        new(name, version, PackageType.Apk, ecosystem, name, version, new FileLocation("sha256:l", "/lib/apk/db/installed"));
 
     private static Package Python(string name, string version) =>
-        new(name, version, "python", "PyPI", name, version, new FileLocation("sha256:l", "/x/METADATA"));
+        new(name, version, PackageType.Python, "PyPI", name, version, new FileLocation("sha256:l", "/x/METADATA"));
 
     private (IReadOnlyList<Package> Packages, ReleaseCoverage? Coverage) Apply(Distro? distro, params Package[] packages) =>
         ReleaseCoverageRules.Apply(distro, packages, db.Database);

@@ -12,7 +12,7 @@ namespace Berth.Scanner.Tests.Matching;
 public sealed class MatcherTests(VulnDbFixture db)
 {
     private static Package Python(string name, string version) =>
-        new(name, version, "python", "PyPI", name, version, new FileLocation("sha256:l", "/x/METADATA"));
+        new(name, version, PackageType.Python, "PyPI", name, version, new FileLocation("sha256:l", "/x/METADATA"));
 
     [Fact]
     public void Load_RealSnapshot_IndexesEveryEcosystem()
@@ -78,7 +78,7 @@ public sealed class MatcherTests(VulnDbFixture db)
     [Fact]
     public void Match_DebianPatchedVersion_OnlyLaterAdvisories()
     {
-        var openssl = new Package("libssl1.1", "1.1.1n-0+deb11u3", "deb", "Debian:11", "openssl", "1.1.1n-0+deb11u3", new FileLocation("l", "/var/lib/dpkg/status"));
+        var openssl = new Package("libssl1.1", "1.1.1n-0+deb11u3", PackageType.Deb, "Debian:11", "openssl", "1.1.1n-0+deb11u3", new FileLocation("l", "/var/lib/dpkg/status"));
         Assert.Equal(["DSA-5343-1"], Matcher.Match([openssl], db.Database).Select(f => f.AdvisoryId));
     }
 
@@ -88,14 +88,14 @@ public sealed class MatcherTests(VulnDbFixture db)
     [InlineData("1.1.1d-r3", new string[0])]
     public void Match_AlpineBinary_IsMatchedByItsOrigin(string version, string[] advisories)
     {
-        var libcrypto = new Package("libcrypto1.1", version, "apk", "Alpine:v3.11", "openssl", version, new FileLocation("l", "/lib/apk/db/installed"));
+        var libcrypto = new Package("libcrypto1.1", version, PackageType.Apk, "Alpine:v3.11", "openssl", version, new FileLocation("l", "/lib/apk/db/installed"));
         Assert.Equal(advisories, Matcher.Match([libcrypto], db.Database).Select(f => f.AdvisoryId).Order(StringComparer.Ordinal));
     }
 
     [Fact]
     public void Match_OtherDistroRelease_DoesNotMatch()
     {
-        var openssl = new Package("libssl1.1", "1.1.1k-1", "deb", "Debian:12", "openssl", "1.1.1k-1", new FileLocation("l", "/s"));
+        var openssl = new Package("libssl1.1", "1.1.1k-1", PackageType.Deb, "Debian:12", "openssl", "1.1.1k-1", new FileLocation("l", "/s"));
         Assert.Empty(Matcher.Match([openssl], db.Database));
     }
 

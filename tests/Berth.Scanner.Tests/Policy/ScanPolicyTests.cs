@@ -10,7 +10,7 @@ public sealed class ScanPolicyTests
     private static readonly DateOnly Today = new(2026, 11, 23);
 
     private static Finding F(string id, SeverityLevel severity, string? fix, params string[] aliases) =>
-        new(id, aliases, null, new Package("p", "1", "python", "PyPI", "p", "1", new FileLocation("l", "/p")), "p", "1", fix, severity, null);
+        new(id, aliases, null, new Package("p", "1", PackageType.Python, "PyPI", "p", "1", new FileLocation("l", "/p")), "p", "1", fix, severity, null);
 
     [Fact]
     public void Default_HighWithFix_Fails_MediumDoesNot()

@@ -9,7 +9,7 @@ namespace Berth.Scanner.Tests.Reports;
 
 public sealed class ReportTests
 {
-    private static readonly Package Urllib3 = new("urllib3", "1.26.16", "python", "PyPI", "urllib3", "1.26.16", new FileLocation("sha256:abc", "/usr/lib/python3/site-packages/urllib3-1.26.16.dist-info/METADATA"));
+    private static readonly Package Urllib3 = new("urllib3", "1.26.16", PackageType.Python, "PyPI", "urllib3", "1.26.16", new FileLocation("sha256:abc", "/usr/lib/python3/site-packages/urllib3-1.26.16.dist-info/METADATA"));
 
     private static readonly Finding High = new("PYSEC-2023-192", ["CVE-2023-43804"], "Cookie leak", Urllib3, "urllib3", "1.26.16", "1.26.17", SeverityLevel.High, 8.1);
 
@@ -44,7 +44,7 @@ public sealed class ReportTests
     [Fact]
     public void Report_LockfileOnlyPackage_IsMarkedInTheFindingAndTheSbom()
     {
-        var lodash = new Package("lodash", "4.17.15", "npm", "npm", "lodash", "4.17.15", new FileLocation("sha256:abc", "/app/package-lock.json"), PackageEvidence.Lockfile);
+        var lodash = new Package("lodash", "4.17.15", PackageType.Npm, "npm", "lodash", "4.17.15", new FileLocation("sha256:abc", "/app/package-lock.json"), PackageEvidence.Lockfile);
         var finding = new Finding("GHSA-x", [], "Prototype pollution", lodash, "lodash", "4.17.15", "4.17.21", SeverityLevel.High, 7.4);
         var result = new ScanResult(null, [lodash], [finding], []);
         var verdict = ScanPolicy.Default.Evaluate([finding], new DateOnly(2026, 11, 30));

@@ -21,13 +21,13 @@ internal static class SampleScan
     public static readonly Package Zlib = Deb("zlib1g", "1:1.2.13.dfsg-1", "zlib", "1:1.2.13.dfsg-1", "sha256:aaa");
     public static readonly Package Tar = Deb("tar", "1.34+dfsg-1.2", "tar", "1.34+dfsg-1.2", "sha256:aaa");
 
-    public static readonly Package Urllib3 = new("urllib3", "1.26.16", "python", "PyPI", "urllib3", "1.26.16",
+    public static readonly Package Urllib3 = new("urllib3", "1.26.16", PackageType.Python, "PyPI", "urllib3", "1.26.16",
         new FileLocation("sha256:bbb", "/usr/lib/python3/dist-packages/urllib3-1.26.16.dist-info/METADATA"));
 
-    public static readonly Package Requests = new("requests", "2.30.0", "python", "PyPI", "requests", "2.30.0",
+    public static readonly Package Requests = new("requests", "2.30.0", PackageType.Python, "PyPI", "requests", "2.30.0",
         new FileLocation("sha256:bbb", "/usr/lib/python3/dist-packages/requests-2.30.0.dist-info/METADATA"));
 
-    public static readonly Package LeftPad = new("@acme/left-pad", "1.0.0", "npm", "npm", "@acme/left-pad", "1.0.0",
+    public static readonly Package LeftPad = new("@acme/left-pad", "1.0.0", PackageType.Npm, "npm", "@acme/left-pad", "1.0.0",
         new FileLocation("sha256:ccc", "/srv/my app/node_modules/@acme/left-pad/package.json"));
 
     public static readonly IReadOnlyList<Finding> Findings =
@@ -61,5 +61,5 @@ internal static class SampleScan
         Policy.Evaluate([], new DateOnly(2026, 11, 23)), Policy, new DatabaseInfo("unknown", 0, 0, null, null, null, null));
 
     private static Package Deb(string name, string version, string source, string sourceVersion, string layer) =>
-        new(name, version, "deb", "Debian:12", source, sourceVersion, new FileLocation(layer, "/var/lib/dpkg/status"));
+        new(name, version, PackageType.Deb, "Debian:12", source, sourceVersion, new FileLocation(layer, "/var/lib/dpkg/status"));
 }

@@ -3,6 +3,7 @@ using System.Formats.Tar;
 using System.Text;
 using System.Text.Json;
 using Berth.Scanner.Layers;
+using Berth.Scanner.Packages;
 using Berth.Scanner.Secrets;
 using Berth.Scanner.Tests.Catalogers.Go;
 using Berth.Scanner.Tests.Layers;
@@ -122,8 +123,8 @@ public sealed partial class ScannerReviewTests(VulnDbFixture db) : IDisposable
         var control = await Scanner().RunAsync(Request(alpine), ScanSettings.Default, CancellationToken.None);
         var outcome = await Scanner().RunAsync(Request(alpine, disguise), ScanSettings.Default, CancellationToken.None);
 
-        Assert.Contains(control.Result.Findings, f => f.Package.Type == "apk");
-        Assert.Contains(outcome.Result.Findings, f => f.Package.Type == "apk"); // today: the apk packages are matched as Debian:11, no finding, no warning
+        Assert.Contains(control.Result.Findings, f => f.Package.Type == PackageType.Apk);
+        Assert.Contains(outcome.Result.Findings, f => f.Package.Type == PackageType.Apk); // today: the apk packages are matched as Debian:11, no finding, no warning
     }
 
     // ---- 4. the layer cache keeps what one scan's budget did to a shared layer ------------------------

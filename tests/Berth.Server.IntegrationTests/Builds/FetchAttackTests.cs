@@ -1,3 +1,4 @@
+using Berth.Server.Dockerfiles;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 
@@ -41,7 +42,7 @@ public sealed class FetchAttackTests(BerthFixture fixture)
 
         Assert.True(job.Status == JobStatus.Failed, $"{attack}: expected a failed job, got {job.Status}");
         Assert.Equal(FailureReasons.LintRejected, job.Failure?.Reason);
-        Assert.Contains(job.Lint, f => f.Severity == "error" && f.Line == line);
+        Assert.Contains(job.Lint, f => f.Severity == LintSeverity.Error && f.Line == line);
         Assert.Contains($"line {line}", job.Failure!.Message, StringComparison.Ordinal);
         Assert.Equal("skipped", job.Stages.Single(s => s.Name == "build").Status.ToString().ToLowerInvariant());
         await Task.Delay(200);

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.Jobs;
 
 namespace Berth.Server.IntegrationTests.Infrastructure;

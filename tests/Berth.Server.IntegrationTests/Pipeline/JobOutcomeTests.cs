@@ -1,3 +1,4 @@
+using Berth.Server.Dockerfiles;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;
@@ -26,7 +27,7 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
         Assert.StartsWith("sha256:", job.ImageId, StringComparison.Ordinal);
         Assert.Equal(["lint", "build", "scan", "run", "collect"], job.Stages.Select(s => s.Name));
         Assert.All(job.Stages, s => Assert.Equal(StageStatus.Succeeded, s.Status));
-        Assert.Contains(job.Lint, f => f.Rule == "base-image-unpinned" && f.Severity == "warning");
+        Assert.Contains(job.Lint, f => f.Rule == "base-image-unpinned" && f.Severity == LintSeverity.Warning);
         Assert.NotNull(job.StartedAt);
         Assert.True(job.FinishedAt >= job.StartedAt);
         Assert.Empty(await fixture.Docker.JobContainersAsync(job.Id));
@@ -185,7 +186,7 @@ public sealed class JobOutcomeTests(BerthFixture fixture)
         Assert.Equal(FailureReasons.LintRejected, job.Failure?.Reason);
         Assert.Contains("run-network-host", job.Failure?.Message, StringComparison.Ordinal);
         Assert.Contains("line 2", job.Failure?.Message, StringComparison.Ordinal);
-        Assert.Contains(job.Lint, f => f.Rule == "run-network-host" && f.Line == 2 && f.Severity == "error");
+        Assert.Contains(job.Lint, f => f.Rule == "run-network-host" && f.Line == 2 && f.Severity == LintSeverity.Error);
         Assert.Null(job.ImageId);
     }
 

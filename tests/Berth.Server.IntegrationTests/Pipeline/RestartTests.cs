@@ -1,4 +1,5 @@
 using System.Net;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;

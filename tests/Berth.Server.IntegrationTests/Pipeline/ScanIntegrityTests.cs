@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 
@@ -49,7 +50,7 @@ public sealed class ScanIntegrityTests(IntegrityServer server) : IClassFixture<I
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(FailureReasons.ScanIncomplete, job.Failure?.Reason);
         Assert.Contains(expected, job.Failure?.Message, StringComparison.Ordinal);
-        Assert.Equal("incomplete", job.Scan?.Status);
+        Assert.Equal(ScanStatus.Incomplete, job.Scan?.Status);
         Assert.Contains(job.Scan!.Incomplete!, p => p.Contains(expected, StringComparison.Ordinal));
         Assert.Equal(StageStatus.Skipped, job.Stages.Single(s => s.Name == "run").Status);
     }
@@ -153,7 +154,7 @@ public sealed class ScanIntegrityWarnOnlyTests
 
         var (link, flood) = (await linked, await many);
         Assert.Equal(JobStatus.Succeeded, link.Status);
-        Assert.Equal("passed", link.Scan?.Status);
+        Assert.Equal(ScanStatus.Passed, link.Scan?.Status);
         Assert.Contains(link.Scan!.Incomplete!, p => p.Contains("/var/lib/dpkg/status is a symbolic link", StringComparison.Ordinal));
         Assert.Equal(JobStatus.Succeeded, flood.Status);
         Assert.Contains(flood.Scan!.Incomplete!, p => p.Contains("more than 3,000 files and directories (Scan:MaxEntries)", StringComparison.Ordinal));

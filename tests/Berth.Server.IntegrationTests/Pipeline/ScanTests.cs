@@ -27,7 +27,7 @@ public sealed class ScanTests(BerthFixture fixture)
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(FailureReasons.Vulnerable, job.Failure?.Reason);
         Assert.Contains("PYSEC-2023-192 (high) in urllib3 1.26.16, fixed in 1.26.17", job.Failure?.Message, StringComparison.Ordinal);
-        Assert.Equal("failed", job.Scan?.Status);
+        Assert.Equal(ScanStatus.Failed, job.Scan?.Status);
         Assert.True(job.Scan?.Findings.High >= 1);
         Assert.Equal(StageStatus.Failed, job.Stages.Single(s => s.Name == "scan").Status);
         Assert.Equal(StageStatus.Skipped, job.Stages.Single(s => s.Name == "run").Status);
@@ -60,7 +60,7 @@ public sealed class ScanTests(BerthFixture fixture)
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(0.99, job.Performance);
-        Assert.Equal("passed", job.Scan?.Status);
+        Assert.Equal(ScanStatus.Passed, job.Scan?.Status);
         Assert.Equal(1, job.Scan?.Packages);
         Assert.Equal(StageStatus.Succeeded, job.Stages.Single(s => s.Name == "scan").Status);
 
@@ -157,7 +157,7 @@ public sealed class ScanTests(BerthFixture fixture)
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(StageStatus.Skipped, job.Stages.Single(s => s.Name == "scan").Status);
-        Assert.Equal("skipped", job.Scan?.Status);
+        Assert.Equal(ScanStatus.Skipped, job.Scan?.Status);
         Assert.Contains("Scan:Enabled=false", Assert.Single(job.Scan!.Warnings), StringComparison.Ordinal);
         using var sbom = await server.Client.GetAsync(new Uri($"/api/v1/jobs/{job.Id}/sbom", UriKind.Relative));
         await ProblemAsync(sbom, HttpStatusCode.NotFound);

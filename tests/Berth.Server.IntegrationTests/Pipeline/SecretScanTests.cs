@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;

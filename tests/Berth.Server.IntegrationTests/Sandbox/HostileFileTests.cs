@@ -39,7 +39,7 @@ public sealed class HostileFileTests(BerthFixture fixture)
 
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(0.5, job.Performance);
-        Assert.Equal("passed", job.Scan?.Status);
+        Assert.Equal(ScanStatus.Passed, job.Scan?.Status);
         Assert.Equal(1, job.Scan?.Packages);
         Assert.Contains(job.Scan!.Warnings, w => w.Contains("/app/node_modules/evil/package.json is not valid JSON", StringComparison.Ordinal));
         AssertNoInternalError(job.Id);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Berth.Server.Configuration;
+using Microsoft.Extensions.Configuration;
 
 namespace Berth.Server.Tests.Configuration;
 
@@ -64,6 +65,44 @@ public sealed class OptionsValidationTests
         Assert.NotEmpty(Validate(new SandboxOptions { UidPoolStart = start, UidPoolSize = size }));
 
     [Fact]
-    public void Berth_ZeroWorkers_IsRejected() =>
-        Assert.NotEmpty(Validate(new BerthOptions { Workers = 0 }));
+    public void Berth_ZeroWorkers_IsValid() =>
+        Assert.Empty(Validate(new BerthOptions { Workers = 0 }));
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(65)]
+    public void Berth_WorkersOutOfRange_IsRejected(int workers) =>
+        Assert.NotEmpty(Validate(new BerthOptions { Workers = workers }));
+
+    private static AuthOptions BindKeyWithRole(string role) =>
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Auth:Keys:0:Owner"] = "ops",
+            ["Auth:Keys:0:Role"] = role,
+            ["Auth:Keys:0:Sha256"] = new string('a', 64),
+        }).Build().GetSection(AuthOptions.Section).Get<AuthOptions>()!;
+
+    [Theory]
+    [InlineData("user", KeyRole.User)]
+    [InlineData("admin", KeyRole.Admin)]
+    public void Auth_RoleByName_BindsToItsAccess(string text, KeyRole expected)
+    {
+        var options = BindKeyWithRole(text);
+        Assert.Equal(expected, options.Keys.Single().Access);
+        Assert.Empty(Validate(options));
+    }
+
+    /// <summary>Exactly as before roles were an enum: a number, a list or another letter case is refused at start-up, never read as admin.</summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("user,admin")]
+    [InlineData("Admin")]
+    [InlineData("root")]
+    [InlineData("")]
+    public void Auth_RoleThatIsNotALowerCaseName_IsRejectedAndGivesUserAccess(string text)
+    {
+        var options = BindKeyWithRole(text);
+        Assert.Contains(Validate(options), r => r.ErrorMessage == "Auth:Keys:0:Role must be 'user' or 'admin'.");
+        Assert.Equal(KeyRole.User, options.Keys.Single().Access);
+    }
 }

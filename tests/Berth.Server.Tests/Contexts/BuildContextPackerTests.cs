@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Berth.Server.Contexts;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 
 namespace Berth.Server.Tests.Contexts;
 
@@ -10,19 +10,7 @@ public sealed class BuildContextPackerTests
 {
     private const long Mb = 1024 * 1024;
 
-    private static MemoryStream Tar(params TarEntry[] entries)
-    {
-        var stream = new MemoryStream();
-        using (var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true))
-        {
-            foreach (var entry in entries)
-            {
-                writer.WriteEntry(entry);
-            }
-        }
-        stream.Position = 0;
-        return stream;
-    }
+    private static MemoryStream Tar(params TarEntry[] entries) => RawTar.Of(entries);
 
     private static PaxTarEntry File(string name, string content = "x") =>
         new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)) };
@@ -97,7 +85,7 @@ public sealed class BuildContextPackerTests
     public async Task Pack_BadEntryNames_Are422(string name, string message)
     {
         var e = await RejectAsync(Tar(File(name)));
-        Assert.Equal(422, e.StatusCode);
+        Assert.Equal(Rejection.Unprocessable, e.Kind);
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
@@ -110,7 +98,7 @@ public sealed class BuildContextPackerTests
     public async Task Pack_LinksOutOfTheContext_Are422(TarEntryType type, string target)
     {
         var e = await RejectAsync(Tar(Link(type, "link", target)));
-        Assert.Equal(422, e.StatusCode);
+        Assert.Equal(Rejection.Unprocessable, e.Kind);
         Assert.Contains("outside the context", e.Message, StringComparison.Ordinal);
     }
 
@@ -121,14 +109,14 @@ public sealed class BuildContextPackerTests
     public async Task Pack_SpecialFiles_Are422(TarEntryType type)
     {
         var e = await RejectAsync(Tar(new PaxTarEntry(type, "dev")));
-        Assert.Equal(422, e.StatusCode);
+        Assert.Equal(Rejection.Unprocessable, e.Kind);
     }
 
     [Fact]
     public async Task Pack_OverTheSizeLimit_Is413()
     {
         var e = await RejectAsync(Tar(File("big", new string('x', 2048))), maxBytes: 1024);
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
     }
 
     [Fact]
@@ -142,7 +130,7 @@ public sealed class BuildContextPackerTests
         gz.Position = 0;
         var e = await Assert.ThrowsAsync<RequestRejectedException>(() =>
             BuildContextPacker.PackAsync("FROM a:1", gz, Stream.Null, 64 * Mb, 100, 100, CancellationToken.None));
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
         Assert.Contains("decompression bomb", e.Message, StringComparison.Ordinal);
     }
 
@@ -150,7 +138,7 @@ public sealed class BuildContextPackerTests
     public async Task Pack_OverTheEntryLimit_Is413()
     {
         var e = await RejectAsync(Tar(Enumerable.Range(0, 5).Select(i => (TarEntry)File($"f{i}")).ToArray()), maxEntries: 3);
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
     }
 
     [Theory]
@@ -160,7 +148,7 @@ public sealed class BuildContextPackerTests
     public async Task Pack_Garbage_Is400(byte[] bytes)
     {
         var e = await RejectAsync(new MemoryStream(bytes));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Fact]
@@ -172,7 +160,7 @@ public sealed class BuildContextPackerTests
             var bytes = new byte[random.Next(1, 4096)];
             random.NextBytes(bytes);
             var e = await RejectAsync(new MemoryStream(bytes));
-            Assert.InRange(e.StatusCode, 400, 499);
+            Assert.Contains(e.Kind, new[] { Rejection.BadRequest, Rejection.TooLarge, Rejection.Unprocessable });
         }
     }
 
@@ -188,7 +176,7 @@ public sealed class BuildContextPackerTests
 
         var e = await RejectAsync(Tar([.. entries]), maxBytes: Mb, maxEntries: 1000);
 
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
         Assert.Contains("links stand for more than", e.Message, StringComparison.Ordinal);
     }
 

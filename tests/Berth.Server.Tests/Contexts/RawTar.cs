@@ -4,10 +4,25 @@ using System.Text;
 
 namespace Berth.Server.Tests.Contexts;
 
-/// <summary>Hand-made tar blocks (any type, any size field) and lazily generated archives that are never held in memory.</summary>
+/// <summary>Hand-made tar blocks (any type, any size field), lazily generated archives that are never held in memory, and well-formed ones.</summary>
 internal static class RawTar
 {
     public const long Mb = 1024 * 1024;
+
+    /// <summary>A PAX tar of <paramref name="entries"/> as TarWriter writes it, positioned at its start.</summary>
+    public static MemoryStream Of(params TarEntry[] entries)
+    {
+        var stream = new MemoryStream();
+        using (var writer = new TarWriter(stream, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var entry in entries)
+            {
+                writer.WriteEntry(entry);
+            }
+        }
+        stream.Position = 0;
+        return stream;
+    }
 
     public static byte[] Header(char type, string name, long size, string linkName = "") => Header(type, name, Octal(size), linkName);
 

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Berth.Server.Contexts;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
 using Xunit.Abstractions;
 using static Berth.Server.Tests.Contexts.RawTar;
 
@@ -38,7 +38,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     {
         var bomb = Bomb(Header(type, "././@LongLink", BombBytes), BombBytes);
         var (error, allocated) = Measure(bomb);
-        Assert.Equal(413, error!.StatusCode);
+        Assert.Equal(Rejection.TooLarge, error!.Kind);
         Assert.Contains($"{kind} tar header of {BombBytes} bytes", error.Message, StringComparison.Ordinal);
         Assert.Contains("64 KiB", error.Message, StringComparison.Ordinal);
         Assert.Contains("header bomb", error.Message, StringComparison.Ordinal);
@@ -53,7 +53,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     {
         var bomb = GzipBomb(Header(type, "././@LongLink", BombBytes), BombBytes / Mb);
         var (error, allocated) = Measure(bomb);
-        Assert.Equal(413, error!.StatusCode);
+        Assert.Equal(Rejection.TooLarge, error!.Kind);
         Assert.Contains("header bomb", error.Message, StringComparison.Ordinal);
         Assert.True(bomb.BytesRead <= 128 * 1024, $"read {bomb.BytesRead} compressed bytes");
         Assert.True(allocated < 2 * Mb, $"allocated {allocated} bytes");
@@ -64,7 +64,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     {
         var bomb = Bomb(Header('L', "././@LongLink", Base256(BombBytes)), BombBytes);
         var e = await RejectAsync(bomb);
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
         Assert.Contains($"tar header of {BombBytes} bytes", e.Message, StringComparison.Ordinal);
     }
 
@@ -74,7 +74,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     public async Task Pack_Base256SizedFileOverTheBudget_Is413(long size)
     {
         var e = await RejectAsync(Bomb(Header('0', "big", Base256(size)), BombBytes));
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
         Assert.Contains("Limits:MaxContextMb", e.Message, StringComparison.Ordinal);
     }
 
@@ -84,21 +84,21 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
         var field = Enumerable.Repeat((byte)0xff, 12).ToArray();
         field[0] = 0x80;
         var e = await RejectAsync(Blocks(Header('L', "././@LongLink", field)));
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
     }
 
     [Fact]
     public async Task Pack_NegativeBase256Size_Is400()
     {
         var e = await RejectAsync(Blocks(Header('0', "f", Enumerable.Repeat((byte)0xff, 12).ToArray())));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Fact]
     public async Task Pack_PaxSizeOverridingTheHeader_CountsTheOverride()
     {
         var e = await RejectAsync(Blocks(Pax(("size", $"{BombBytes}")), Header('0', "f", 0)));
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
         Assert.Contains("Limits:MaxContextMb", e.Message, StringComparison.Ordinal);
     }
 
@@ -123,7 +123,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     public async Task Pack_BadPaxSize_Is400NotA500(string size)
     {
         var e = await RejectAsync(Blocks(Pax(("size", size)), Header('0', "f", 0)));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Theory]
@@ -133,7 +133,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     public async Task Pack_MalformedPaxRecords_Are400(string records)
     {
         var e = await RejectAsync(Blocks(PaxRaw(records), File("f", "hello")));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
         Assert.Contains("PAX", e.Message, StringComparison.Ordinal);
     }
 
@@ -148,14 +148,14 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     public async Task Pack_MetadataHeadersInAnOrderTarReadersRefuse_Are400(char first, char second)
     {
         var e = await RejectAsync(Blocks(Header(first, "m", 0), Header(second, "m", 0), File("f", "x")));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Fact]
     public async Task Pack_ThreeGnuMetadataHeaders_Are400()
     {
         var e = await RejectAsync(Blocks(Header('L', "m", 0), Header('K', "m", 0), Header('L', "m", 0), File("f", "x")));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     {
         var globals = Enumerable.Range(0, 50).Select(_ => PaxRaw(Record("comment", "hi"), 'g'));
         var e = await RejectAsync(Blocks([.. globals, File("f", "x")]), maxEntries: 10);
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
         Assert.Contains("Limits:MaxContextFiles", e.Message, StringComparison.Ordinal);
     }
 
@@ -172,14 +172,14 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     {
         // 40 empty files: no content at all, but 40 header blocks (20 KiB) over a 16 KiB budget.
         var e = await RejectAsync(Blocks([.. Enumerable.Range(0, 40).Select(i => File($"f{i}", ""))]), maxBytes: 16 * 1024);
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
     }
 
     [Fact]
     public async Task Pack_OldGnuSparseFile_Is422()
     {
         var e = await RejectAsync(Blocks(Header('S', "sparse", 5), Padded("hello"u8.ToArray())));
-        Assert.Equal(422, e.StatusCode);
+        Assert.Equal(Rejection.Unprocessable, e.Kind);
         Assert.Contains("sparse", e.Message, StringComparison.Ordinal);
     }
 
@@ -190,7 +190,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
     {
         var tar = Blocks(Header('L', "././@LongLink", 1000), Padded(Encoding.ASCII.GetBytes(new string('n', 1000))), File("f", "x"));
         var e = await RejectAsync(new MemoryStream(tar.ToArray()[..keep]));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Fact]
@@ -199,7 +199,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
         var header = Header('0', "f", 1);
         "zzzzzz\0 "u8.CopyTo(header.AsSpan(148));
         var e = await RejectAsync(Blocks(header, Padded([1])));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
     }
 
     [Theory]
@@ -232,7 +232,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
 
         var bomb = new TarGuardStream(new TrickleStream(Header('L', "x", BombBytes)), Mb, 10);
         var e = await Assert.ThrowsAsync<RequestRejectedException>(() => bomb.CopyToAsync(Stream.Null));
-        Assert.Equal(413, e.StatusCode);
+        Assert.Equal(Rejection.TooLarge, e.Kind);
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public sealed class TarGuardStreamTests(ITestOutputHelper output)
         var (error, bombAllocated) = Measure(GzipBomb(Header('L', "././@LongLink", BombBytes), BombBytes / Mb));
         output.WriteLine($"legit 1 MiB context: {legitAllocated} bytes allocated; gzipped 400 MB 'L' bomb: {bombAllocated} bytes allocated");
         Assert.Null(ok);
-        Assert.Equal(413, error!.StatusCode);
+        Assert.Equal(Rejection.TooLarge, error!.Kind);
         Assert.True(bombAllocated < legitAllocated + Mb, $"bomb {bombAllocated} vs legit {legitAllocated}");
     }
 

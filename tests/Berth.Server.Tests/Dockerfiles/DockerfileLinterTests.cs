@@ -71,7 +71,7 @@ public sealed class DockerfileLinterTests
     {
         var findings = Lint(text);
 
-        Assert.Contains(findings, f => f.Rule == rule && f.Line == line && f.Severity == LintFinding.Error && f.Message.Contains(message, StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Rule == rule && f.Line == line && f.Severity == LintSeverity.Error && f.Message.Contains(message, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -88,7 +88,7 @@ public sealed class DockerfileLinterTests
     [InlineData("ADD x y app.tar.gz /app/\n", "app.tar.gz")]
     public void Lint_AddOfAContextArchive_IsAnErrorNamingTheArchive(string add, string archive)
     {
-        var finding = Assert.Single(Lint("FROM busybox\nUSER 1\n" + add, "app.tar.gz", "./a/b.tgz"), f => f.Severity == LintFinding.Error);
+        var finding = Assert.Single(Lint("FROM busybox\nUSER 1\n" + add, "app.tar.gz", "./a/b.tgz"), f => f.Severity == LintSeverity.Error);
 
         Assert.Equal(("add-archive", 3), (finding.Rule, finding.Line));
         Assert.Contains($"would extract the archive '{archive}' into the image; use COPY", finding.Message, StringComparison.Ordinal);
@@ -105,7 +105,7 @@ public sealed class DockerfileLinterTests
     [InlineData("ADD a[z-a] /app\n", "cannot check this pattern")]
     public void Lint_AddSourceBerthCannotCheck_IsAnError(string add, string message)
     {
-        var finding = Assert.Single(Lint("FROM busybox\nUSER 1\n" + add), f => f.Severity == LintFinding.Error);
+        var finding = Assert.Single(Lint("FROM busybox\nUSER 1\n" + add), f => f.Severity == LintSeverity.Error);
 
         Assert.Equal("add-archive", finding.Rule);
         Assert.Contains(message, finding.Message, StringComparison.Ordinal);
@@ -126,7 +126,7 @@ public sealed class DockerfileLinterTests
     [InlineData("FROM busybox\nUSER 1\nCOPY app.tar.gz $HOME \"q\" /x\n")]
     [InlineData("# check=skip=all\nFROM busybox\nUSER 1\n")]
     public void Lint_AllowedConstructs_HaveNoErrors(string text) =>
-        Assert.DoesNotContain(Lint(text, "app.tar.gz", "dir/inner.tar"), f => f.Severity == LintFinding.Error);
+        Assert.DoesNotContain(Lint(text, "app.tar.gz", "dir/inner.tar"), f => f.Severity == LintSeverity.Error);
 
     [Theory]
     [InlineData("FROM busybox:latest\n", "user-root")]
@@ -142,8 +142,8 @@ public sealed class DockerfileLinterTests
     {
         var finding = Assert.Single(Lint(text), f => f.Rule == rule);
 
-        Assert.Equal(LintFinding.Warning, finding.Severity);
-        Assert.DoesNotContain(Lint(text), f => f.Severity == LintFinding.Error);
+        Assert.Equal(LintSeverity.Warning, finding.Severity);
+        Assert.DoesNotContain(Lint(text), f => f.Severity == LintSeverity.Error);
     }
 
     [Fact]

@@ -66,7 +66,7 @@ public sealed class LintBypassTests
     [InlineData("ARG BERTH_INSTANCE=x\nFROM busybox\n", "reserved-arg")]
     [InlineData("# syntax=evil.com/frontend\nFROM busybox\n", "syntax-directive")]
     public void Lint_AttackerTrick_IsRefused(string text, string rule) =>
-        Assert.Contains(Lint(text), f => f.Rule == rule && f.Severity == LintFinding.Error);
+        Assert.Contains(Lint(text), f => f.Rule == rule && f.Severity == LintSeverity.Error);
 
     [Theory]
     [InlineData("RUN echo hi")]
@@ -96,7 +96,7 @@ public sealed class LintBypassTests
         var findings = DockerfileLinter.LintTriggers("docker.io/library/busybox:latest", ["RUN true", trigger], DockerfileLinterTests.Allowed);
 
         var finding = Assert.Single(findings, f => f.Rule == rule);
-        Assert.Equal((0, LintFinding.Error), (finding.Line, finding.Severity));
+        Assert.Equal((0, LintSeverity.Error), (finding.Line, finding.Severity));
         Assert.StartsWith("ONBUILD trigger 2 of base image 'docker.io/library/busybox:latest'", finding.Message, StringComparison.Ordinal);
     }
 

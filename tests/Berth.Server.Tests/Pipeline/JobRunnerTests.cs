@@ -1,5 +1,6 @@
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
+using Berth.Server.Submissions;
 
 namespace Berth.Server.Tests.Pipeline;
 

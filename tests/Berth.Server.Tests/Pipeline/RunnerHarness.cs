@@ -4,6 +4,7 @@ using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
+using Berth.Server.Submissions;
 using Berth.Server.Tests.Fakes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -122,7 +123,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public async Task<Job> SubmitAsync(string dockerfile = Dockerfile, LimitsRequest? limits = null) =>
         await Jobs.SubmitAsync(new JobSubmission(dockerfile, null, null, limits ?? new LimitsRequest(null, null, null)),
-            new Caller(Caller.LocalOwner, false), null, CancellationToken.None);
+            new Caller(Job.LocalOwner, false), null, CancellationToken.None);
 
     /// <summary>What a worker does first: claims the oldest queued job.</summary>
     public async Task<Job> ClaimAsync() =>

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Berth.Scanner.Reports;
-using Berth.Server.Auth;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
 
@@ -580,7 +579,7 @@ public abstract class JobStoreContract : IAsyncLifetime
     /// A queued job as the API makes one, every optional field empty. Ids are 32 hex digits like the server's,
     /// in no particular order, so that a store ordering by id instead of by sequence fails the list tests.
     /// </summary>
-    protected Job NewJob(string owner = Caller.LocalOwner)
+    protected Job NewJob(string owner = Job.LocalOwner)
     {
         var n = Interlocked.Increment(ref _made);
         var id = unchecked((uint)n * 2654435761u).ToString("x8") + n.ToString("x24");
@@ -601,9 +600,9 @@ public abstract class JobStoreContract : IAsyncLifetime
         Stages = [new("lint", StageStatus.Succeeded, job.CreatedAt, job.CreatedAt.AddSeconds(1)), new("build", StageStatus.Failed, job.CreatedAt.AddSeconds(1), null)],
         ImageId = "sha256:" + new string('b', 64),
         ExitCode = 3_000_000_000L,
-        Lint = [new LintFinding("DL3007", 1, "warning", "pin the base image"), new LintFinding("BERTH001", 4, "error", "no 'ADD' from URLs")],
+        Lint = [new LintFinding("DL3007", 1, LintSeverity.Warning, "pin the base image"), new LintFinding("BERTH001", 4, LintSeverity.Error, "no 'ADD' from URLs")],
         Attempts = 2,
-        Scan = new ScanSummary("incomplete", 96, new SeverityCounts(1, 2, 3, 4, 5), 2.5, ["a warning"],
+        Scan = new ScanSummary(ScanStatus.Incomplete, 96, new SeverityCounts(1, 2, 3, 4, 5), 2.5, ["a warning"],
             new ScanDatabaseSummary("bundled", 18_071, 2.5), ["layer 3"], "debian 13 matched as debian 12", 2),
         Cache = false,
         CacheHit = true,
@@ -613,7 +612,7 @@ public abstract class JobStoreContract : IAsyncLifetime
 
     protected static string Json(Job? job) => JsonSerializer.Serialize(job, JobJson.Options);
 
-    protected async Task<Job> EnqueueAsync(string owner = Caller.LocalOwner, int cap = 1000) =>
+    protected async Task<Job> EnqueueAsync(string owner = Job.LocalOwner, int cap = 1000) =>
         await Store.TryEnqueueAsync(NewJob(owner), cap, default) ?? throw new InvalidOperationException("the store refused a job under its cap");
 
     protected async Task<Job[]> AddManyAsync(int count)
@@ -630,7 +629,7 @@ public abstract class JobStoreContract : IAsyncLifetime
     /// A job in <paramref name="status"/>, put there through the store as the server does: enqueued, then saved in
     /// that status (a terminal save last, as a worker finishes a job). Returns the job as stored.
     /// </summary>
-    protected async Task<Job> AddAsync(JobStatus status, string owner = Caller.LocalOwner)
+    protected async Task<Job> AddAsync(JobStatus status, string owner = Job.LocalOwner)
     {
         var job = await EnqueueAsync(owner);
         if (status == JobStatus.Queued)

@@ -26,7 +26,7 @@ public sealed class ApkCataloger : ICataloger
             if (!string.IsNullOrEmpty(name) && !string.IsNullOrEmpty(version))
             {
                 // Alpine advisories name the origin (source) package; its version is the binary's.
-                packages.Add(new Package(name, version, "apk", distro?.Ecosystem, string.IsNullOrEmpty(origin) ? name : origin, version,
+                packages.Add(new Package(name, version, PackageType.Apk, distro?.Ecosystem, string.IsNullOrEmpty(origin) ? name : origin, version,
                     new FileLocation(file.Layer, "/" + file.Path)));
             }
             name = version = origin = null;

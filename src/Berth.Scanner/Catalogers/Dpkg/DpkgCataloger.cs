@@ -62,7 +62,7 @@ public sealed class DpkgCataloger : ICataloger
                 sourceName = source.Trim();
             }
         }
-        return new Package(name, version, "deb", distro?.Ecosystem, sourceName, sourceVersion, new FileLocation(file.Layer, "/" + file.Path));
+        return new Package(name, version, PackageType.Deb, distro?.Ecosystem, sourceName, sourceVersion, new FileLocation(file.Layer, "/" + file.Path));
     }
 
     /// <summary>RFC 822-style paragraphs; continuation lines (leading space or tab) are folded into the field.</summary>

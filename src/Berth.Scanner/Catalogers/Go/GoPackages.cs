@@ -12,7 +12,7 @@ namespace Berth.Scanner.Catalogers.Go;
 /// </summary>
 public static partial class GoPackages
 {
-    public const string Type = "go-module";
+    public const PackageType Type = PackageType.GoModule;
     public const string Ecosystem = "Go";
 
     /// <summary>The package name the Go vulnerability database gives the standard library.</summary>

@@ -151,7 +151,7 @@ public sealed class NpmCataloger : ICataloger
                 && json.RootElement.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String
                 && name.GetString() is { Length: > 0 } n && version.GetString() is { Length: > 0 } v)
             {
-                packages.Add(new Package(n, v, "npm", "npm", n, v, new FileLocation(file.Layer, "/" + file.Path)));
+                packages.Add(new Package(n, v, PackageType.Npm, "npm", n, v, new FileLocation(file.Layer, "/" + file.Path)));
             }
             else
             {
@@ -302,7 +302,7 @@ public sealed class NpmCataloger : ICataloger
             }
             if (_seen.Add((name, version)))
             {
-                Packages.Add(new Package(name, version, "npm", "npm", name, version, _location, PackageEvidence.Lockfile));
+                Packages.Add(new Package(name, version, PackageType.Npm, "npm", name, version, _location, PackageEvidence.Lockfile));
             }
         }
 

@@ -193,7 +193,7 @@ public sealed partial class PythonCataloger : ICataloger
     private static Package Create(string name, string version, ImageFile file)
     {
         var normalized = Normalize(name);
-        return new Package(normalized, version, "python", "PyPI", normalized, version, new FileLocation(file.Layer, "/" + file.Path));
+        return new Package(normalized, version, PackageType.Python, "PyPI", normalized, version, new FileLocation(file.Layer, "/" + file.Path));
     }
 
     /// <summary>PEP 503: lower case, runs of <c>-_.</c> become one <c>-</c>.</summary>

@@ -74,5 +74,5 @@ public sealed class AddArchiveRule : ILintRule
     private static string Clean(string path) =>
         string.Join('/', path.Split('/').Where(s => s.Length > 0 && s != "."));
 
-    private LintFinding Error(Instruction instruction, string message) => new(Id, instruction.Line, LintFinding.Error, message);
+    private LintFinding Error(Instruction instruction, string message) => new(Id, instruction.Line, LintSeverity.Error, message);
 }

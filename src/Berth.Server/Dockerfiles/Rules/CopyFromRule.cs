@@ -11,7 +11,7 @@ public sealed class CopyFromRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.Images
             .Where(s => s.Keyword == "COPY")
-            .Select(s => Problem(context, s) is { } problem ? new LintFinding(Id, s.Line, LintFinding.Error, problem) : null)
+            .Select(s => Problem(context, s) is { } problem ? new LintFinding(Id, s.Line, LintSeverity.Error, problem) : null)
             .OfType<LintFinding>();
 
     private static string? Problem(LintContext context, ImageSource source) => source.Kind switch

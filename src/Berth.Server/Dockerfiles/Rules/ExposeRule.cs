@@ -6,5 +6,5 @@ public sealed class ExposeRule : ILintRule
     public string Id => "expose";
 
     public IEnumerable<LintFinding> Check(LintContext context) =>
-        context.All("EXPOSE").Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "EXPOSE has no effect: Berth runs jobs with no network"));
+        context.All("EXPOSE").Select(i => new LintFinding(Id, i.Line, LintSeverity.Warning, "EXPOSE has no effect: Berth runs jobs with no network"));
 }

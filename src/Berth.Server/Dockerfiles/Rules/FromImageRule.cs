@@ -12,7 +12,7 @@ public sealed class FromImageRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.Images
             .Where(s => s.Keyword == "FROM")
-            .Select(s => Problem(context, s) is { } problem ? new LintFinding(Id, s.Line, LintFinding.Error, problem) : null)
+            .Select(s => Problem(context, s) is { } problem ? new LintFinding(Id, s.Line, LintSeverity.Error, problem) : null)
             .OfType<LintFinding>();
 
     private static string? Problem(LintContext context, ImageSource source) => source.Kind switch

@@ -8,6 +8,6 @@ public sealed class FromPlatformRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.All("FROM")
             .Where(i => i.Flags.Any(f => f.Name == "platform"))
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Error,
+            .Select(i => new LintFinding(Id, i.Line, LintSeverity.Error,
                 "FROM --platform is not allowed: the engine could pull an image of that platform; Berth builds for its own platform from the allowed images"));
 }

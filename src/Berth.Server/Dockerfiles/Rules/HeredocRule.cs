@@ -23,7 +23,7 @@ public sealed partial class HeredocRule : ILintRule
             var word = DockerfileWords.ParseWords(instruction.Arguments, context.Document.Escape).FirstOrDefault(w => HeredocWordRegex().IsMatch(w));
             if (word is not null)
             {
-                yield return new LintFinding(Id, instruction.Line, LintFinding.Error,
+                yield return new LintFinding(Id, instruction.Line, LintSeverity.Error,
                     $"'{DockerfileParser.Truncate(word, 40)}': here-documents need BuildKit; Berth's classic builder would run the body lines as instructions. Use RUN with one command per line, or COPY a script");
             }
         }

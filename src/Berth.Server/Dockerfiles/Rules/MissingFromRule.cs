@@ -14,11 +14,11 @@ public sealed class MissingFromRule : ILintRule
         var first = context.Document.Instructions.FirstOrDefault(i => i.Keyword != "ARG");
         if (first is null)
         {
-            yield return new LintFinding(Id, 1, LintFinding.Error, "the Dockerfile has no FROM instruction");
+            yield return new LintFinding(Id, 1, LintSeverity.Error, "the Dockerfile has no FROM instruction");
         }
         else if (first.Keyword != "FROM")
         {
-            yield return new LintFinding(Id, first.Line, LintFinding.Error, $"{first.Keyword} appears before the first FROM (only ARG may)");
+            yield return new LintFinding(Id, first.Line, LintSeverity.Error, $"{first.Keyword} appears before the first FROM (only ARG may)");
         }
     }
 }

@@ -13,5 +13,5 @@ public sealed partial class PipeToShellRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.All("RUN")
             .Where(i => PipeRegex().IsMatch(i.Arguments))
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "downloading a script and piping it into a shell runs unverified code; download, verify a checksum, then run"));
+            .Select(i => new LintFinding(Id, i.Line, LintSeverity.Warning, "downloading a script and piping it into a shell runs unverified code; download, verify a checksum, then run"));
 }

@@ -33,5 +33,5 @@ public sealed partial class RemoteSourceRule : ILintRule
         }
     }
 
-    private LintFinding Error(Instruction instruction, string message) => new(Id, instruction.Line, LintFinding.Error, message);
+    private LintFinding Error(Instruction instruction, string message) => new(Id, instruction.Line, LintSeverity.Error, message);
 }

@@ -12,5 +12,5 @@ public sealed class ReservedArgRule : ILintRule
         from word in DockerfileWords.ParseWords(instruction.Arguments, context.Document.Escape)
         let name = word.Split('=')[0]
         where name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
-        select new LintFinding(Id, instruction.Line, LintFinding.Error, $"ARG {DockerfileParser.Truncate(name, 60)}: names starting with {Prefix} are reserved for Berth");
+        select new LintFinding(Id, instruction.Line, LintSeverity.Error, $"ARG {DockerfileParser.Truncate(name, 60)}: names starting with {Prefix} are reserved for Berth");
 }

@@ -18,6 +18,6 @@ public sealed class ReservedLabelRule : ILintRule
         let plain = key.Replace("\"", "", StringComparison.Ordinal).Replace("'", "", StringComparison.Ordinal)
         where key.Contains('$', StringComparison.Ordinal) || key.Contains(context.Document.Escape)
               || plain.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
-        select new LintFinding(Id, instruction.Line, LintFinding.Error,
+        select new LintFinding(Id, instruction.Line, LintSeverity.Error,
             $"LABEL {DockerfileParser.Truncate(key, 60)}: label keys must be plain text and not start with '{Prefix}' (Berth's own labels)");
 }

@@ -16,11 +16,11 @@ public sealed class RootUserRule : ILintRule
         var user = document.Instructions.LastOrDefault(i => i.Keyword == "USER" && i.Line > lastFrom.Line);
         if (user is null)
         {
-            yield return new LintFinding(Id, lastFrom.Line, LintFinding.Warning, "the image runs as root (no USER in the final stage); Berth runs each job as its own non-root host uid anyway");
+            yield return new LintFinding(Id, lastFrom.Line, LintSeverity.Warning, "the image runs as root (no USER in the final stage); Berth runs each job as its own non-root host uid anyway");
         }
         else if (user.Arguments.Split(':')[0].Trim() is "root" or "0")
         {
-            yield return new LintFinding(Id, user.Line, LintFinding.Warning, "the last USER is root; Berth runs each job as its own non-root host uid anyway");
+            yield return new LintFinding(Id, user.Line, LintSeverity.Warning, "the last USER is root; Berth runs each job as its own non-root host uid anyway");
         }
     }
 }

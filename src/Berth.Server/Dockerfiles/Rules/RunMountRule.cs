@@ -8,6 +8,6 @@ public sealed class RunMountRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.All("RUN")
             .Where(i => i.Flags.Any(f => f.Name == "mount"))
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Error,
+            .Select(i => new LintFinding(Id, i.Line, LintSeverity.Error,
                 "RUN --mount is not allowed: Berth's classic builder does not support it (and a mount's from= would name an image); COPY what the step needs"));
 }

@@ -11,5 +11,5 @@ public sealed class RunNetworkHostRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.All("RUN")
             .Where(i => i.Flags.Any(IsHost))
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Error, "RUN --network=host is not allowed: build steps never share the host's network"));
+            .Select(i => new LintFinding(Id, i.Line, LintSeverity.Error, "RUN --network=host is not allowed: build steps never share the host's network"));
 }

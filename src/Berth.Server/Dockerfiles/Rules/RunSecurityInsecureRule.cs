@@ -11,5 +11,5 @@ public sealed class RunSecurityInsecureRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.All("RUN")
             .Where(i => i.Flags.Any(IsInsecure))
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Error, "RUN --security=insecure (a privileged build step) is not allowed"));
+            .Select(i => new LintFinding(Id, i.Line, LintSeverity.Error, "RUN --security=insecure (a privileged build step) is not allowed"));
 }

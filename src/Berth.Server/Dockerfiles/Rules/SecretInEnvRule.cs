@@ -16,7 +16,7 @@ public sealed partial class SecretInEnvRule : ILintRule
         {
             foreach (var name in Names(i).Where(n => SecretName().IsMatch(n)))
             {
-                yield return new LintFinding(Id, i.Line, LintFinding.Warning, $"{i.Keyword} {name} looks like a secret: values in ENV/ARG are stored in the image");
+                yield return new LintFinding(Id, i.Line, LintSeverity.Warning, $"{i.Keyword} {name} looks like a secret: values in ENV/ARG are stored in the image");
             }
         }
     }

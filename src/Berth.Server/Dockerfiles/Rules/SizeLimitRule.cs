@@ -10,13 +10,13 @@ public sealed class SizeLimitRule : ILintRule
         var instructions = context.Document.Instructions;
         if (instructions.Count > DockerfileLimits.MaxInstructions)
         {
-            yield return new LintFinding(Id, instructions[DockerfileLimits.MaxInstructions].Line, LintFinding.Error,
+            yield return new LintFinding(Id, instructions[DockerfileLimits.MaxInstructions].Line, LintSeverity.Error,
                 $"the Dockerfile has {instructions.Count} instructions; Berth accepts at most {DockerfileLimits.MaxInstructions}");
         }
         var stages = instructions.Where(i => i.Keyword == "FROM").ToList();
         if (stages.Count > DockerfileLimits.MaxStages)
         {
-            yield return new LintFinding(Id, stages[DockerfileLimits.MaxStages].Line, LintFinding.Error,
+            yield return new LintFinding(Id, stages[DockerfileLimits.MaxStages].Line, LintSeverity.Error,
                 $"the Dockerfile has {stages.Count} stages (FROM); Berth accepts at most {DockerfileLimits.MaxStages}");
         }
     }

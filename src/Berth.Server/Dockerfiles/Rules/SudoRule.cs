@@ -13,5 +13,5 @@ public sealed partial class SudoRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.All("RUN")
             .Where(i => Sudo().IsMatch(i.Arguments))
-            .Select(i => new LintFinding(Id, i.Line, LintFinding.Warning, "sudo in RUN: use USER instead; at run time jobs cannot gain privileges (no-new-privileges)"));
+            .Select(i => new LintFinding(Id, i.Line, LintSeverity.Warning, "sudo in RUN: use USER instead; at run time jobs cannot gain privileges (no-new-privileges)"));
 }

@@ -9,7 +9,7 @@ public sealed class SyntaxDirectiveRule : ILintRule
     {
         if (context.Document.Directives.TryGetValue("syntax", out var frontend))
         {
-            yield return new LintFinding(Id, 1, LintFinding.Error,
+            yield return new LintFinding(Id, 1, LintSeverity.Error,
                 $"'# syntax={DockerfileParser.Truncate(frontend, 80)}' selects a frontend image to download; Berth builds with the engine's classic builder and refuses it: remove the line");
         }
     }

@@ -6,5 +6,5 @@ public sealed class SyntaxRule : ILintRule
     public string Id => ParseError.Syntax;
 
     public IEnumerable<LintFinding> Check(LintContext context) =>
-        context.Document.Errors.Select(e => new LintFinding(e.Rule, e.Line, LintFinding.Error, e.Message));
+        context.Document.Errors.Select(e => new LintFinding(e.Rule, e.Line, LintSeverity.Error, e.Message));
 }

@@ -8,5 +8,5 @@ public sealed class UnpinnedBaseImageRule : ILintRule
     public IEnumerable<LintFinding> Check(LintContext context) =>
         context.Images
             .Where(s => s.Keyword == "FROM" && s.Kind == ImageSourceKind.Image && BaseImages.IsUnpinned(s.Reference!))
-            .Select(s => new LintFinding(Id, s.Line, LintFinding.Warning, $"base image '{s.Written}' is untagged or 'latest'; pin a version for reproducible builds"));
+            .Select(s => new LintFinding(Id, s.Line, LintSeverity.Warning, $"base image '{s.Written}' is untagged or 'latest'; pin a version for reproducible builds"));
 }

@@ -63,5 +63,5 @@ public sealed class UnsupportedFlagRule : ILintRule
         _ => $" ({keyword} takes no flags)",
     };
 
-    private LintFinding Error(Instruction instruction, string message) => new(Id, instruction.Line, LintFinding.Error, message);
+    private LintFinding Error(Instruction instruction, string message) => new(Id, instruction.Line, LintSeverity.Error, message);
 }

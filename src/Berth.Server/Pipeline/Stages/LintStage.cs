@@ -28,7 +28,7 @@ public sealed class LintStage(AllowedImages allowed) : IJobStage
         context.Document = document;
         context.Job = context.Job with { Lint = findings };
 
-        var errors = findings.Where(f => f.Severity == LintFinding.Error).ToList();
+        var errors = findings.Where(f => f.Severity == LintSeverity.Error).ToList();
         if (errors.Count == 0)
         {
             return StageOutcome.Completed;

@@ -77,9 +77,9 @@ public sealed class ScanStage(
 
         var status = outcome.Decision switch
         {
-            ScanDecision.Vulnerable or ScanDecision.SecretsFound => "failed",
-            ScanDecision.Incomplete => "incomplete",
-            _ => "passed",
+            ScanDecision.Vulnerable or ScanDecision.SecretsFound => ScanStatus.Failed,
+            ScanDecision.Incomplete => ScanStatus.Incomplete,
+            _ => ScanStatus.Passed,
         };
         context.Job = context.Job with
         {

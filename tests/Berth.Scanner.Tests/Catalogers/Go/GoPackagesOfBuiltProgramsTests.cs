@@ -22,7 +22,7 @@ public sealed class GoPackagesOfBuiltProgramsTests(VulnDbFixture db, GoProgramsF
     public void From_StdlibOnlyProgram_GivesStdlibWithKnownAdvisories()
     {
         var stdlib = Assert.Single(PackagesOf(programs.Hello));
-        Assert.Equal(("stdlib", "go-module", "Go"), (stdlib.Name, stdlib.Type, stdlib.Ecosystem));
+        Assert.Equal(("stdlib", PackageType.GoModule, "Go"), (stdlib.Name, stdlib.Type, stdlib.Ecosystem));
         Assert.StartsWith("1.19.", stdlib.Version, StringComparison.Ordinal);
         Assert.Equal($"pkg:golang/stdlib@{stdlib.Version}", stdlib.Purl);
 

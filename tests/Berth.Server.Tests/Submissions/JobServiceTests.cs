@@ -1,7 +1,9 @@
 using Berth.Server.Configuration;
+using Berth.Server.Errors;
 using Berth.Server.Jobs;
+using Berth.Server.Submissions;
 
-namespace Berth.Server.Tests.Jobs;
+namespace Berth.Server.Tests.Submissions;
 
 public sealed class JobServiceTests
 {
@@ -28,19 +30,19 @@ public sealed class JobServiceTests
     public void ResolveLimits_OutOfRange_Is422NamingTheField(int? timeout, int? memory, double? cpus, string field, string message, int? data = null)
     {
         var e = Assert.Throws<RequestRejectedException>(() => JobService.ResolveLimits(new LimitsRequest(timeout, memory, cpus, data), Limits));
-        Assert.Equal(422, e.StatusCode);
+        Assert.Equal(Rejection.Unprocessable, e.Kind);
         Assert.Equal(field, e.Field);
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData(null, 400)]
-    [InlineData("", 400)]
-    [InlineData(" \n\t", 400)]
-    public void CheckDockerfile_MissingOrBlank_Is400(string? text, int status) =>
-        Assert.Equal(status, Assert.Throws<RequestRejectedException>(() => JobSubmission.CheckDockerfile(text)).StatusCode);
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData(" \n\t")]
+    public void CheckDockerfile_MissingOrBlank_Is400(string? text) =>
+        Assert.Equal(Rejection.BadRequest, Assert.Throws<RequestRejectedException>(() => JobSubmission.CheckDockerfile(text)).Kind);
 
     [Fact]
     public void CheckDockerfile_OverOneMiB_Is422() =>
-        Assert.Equal(422, Assert.Throws<RequestRejectedException>(() => JobSubmission.CheckDockerfile("FROM a\n" + new string('#', 1024 * 1024))).StatusCode);
+        Assert.Equal(Rejection.Unprocessable, Assert.Throws<RequestRejectedException>(() => JobSubmission.CheckDockerfile("FROM a\n" + new string('#', 1024 * 1024))).Kind);
 }

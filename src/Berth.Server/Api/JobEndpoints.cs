@@ -5,11 +5,14 @@ using System.Text.RegularExpressions;
 using Berth.Scanner.Reports;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
+using Berth.Server.Errors;
 using Berth.Server.Http;
+using Berth.Server.Jobs;
+using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
 /// <summary>The <c>/api/v1/jobs</c> resource.</summary>
 public static partial class JobEndpoints
@@ -46,13 +49,13 @@ public static partial class JobEndpoints
     {
         try
         {
-            var submission = await JobSubmission.ReadAsync(http.Request, limits.Value, cancellationToken);
+            var submission = await SubmissionReader.ReadAsync(http.Request, limits.Value, cancellationToken);
             var job = await service.SubmitAsync(submission, Caller.From(http), CorrelationId.Of(http), cancellationToken);
             return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobView.From(job));
         }
         catch (RequestRejectedException e)
         {
-            return Problem(http, e);
+            return Problems.Rejected(http, e);
         }
     }
 
@@ -117,7 +120,7 @@ public static partial class JobEndpoints
         {
             if (!File.Exists(paths.ScanReport) || !File.Exists(paths.Sbom))
             {
-                var why = job.Scan?.Status == "skipped" ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
+                var why = job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
                 return TypedResults.Problem($"job {id} has no scan report: {why}", statusCode: 404, title: "No scan report");
             }
             if (format == "cyclonedx")
@@ -147,7 +150,7 @@ public static partial class JobEndpoints
         var path = JobPaths.For(options.Value.JobsRoot, id).Sbom;
         if (!File.Exists(path))
         {
-            var why = job.Scan?.Status == "skipped" ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
+            var why = job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
             return TypedResults.Problem($"job {id} has no SBOM: {why}", statusCode: 404, title: "No SBOM");
         }
         return TypedResults.Text(await File.ReadAllTextAsync(path, cancellationToken), "application/vnd.cyclonedx+json; version=1.5");
@@ -163,7 +166,7 @@ public static partial class JobEndpoints
         }
         catch (RequestRejectedException e)
         {
-            return Problem(http, e);
+            return Problems.Rejected(http, e);
         }
     }
 
@@ -177,7 +180,7 @@ public static partial class JobEndpoints
         }
         catch (RequestRejectedException e)
         {
-            return Problem(http, e);
+            return Problems.Rejected(http, e);
         }
     }
 
@@ -190,26 +193,6 @@ public static partial class JobEndpoints
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"no job with id '{Short(id)}'", statusCode: 404, title: "Job not found");
-
-    private static ProblemHttpResult Problem(HttpContext http, RequestRejectedException e)
-    {
-        if (e.StatusCode == 503)
-        {
-            http.Response.Headers.RetryAfter = "5";
-        }
-        var title = e.StatusCode switch
-        {
-            400 => "Invalid request",
-            409 => "Conflict",
-            413 => "Too large",
-            415 => "Unsupported media type",
-            422 => "Invalid job",
-            503 => "Queue full",
-            _ => "Request refused",
-        };
-        var extensions = e.Field is null ? null : new Dictionary<string, object?> { ["field"] = e.Field };
-        return TypedResults.Problem(e.Message, statusCode: e.StatusCode, title: title, extensions: extensions);
-    }
 
     private static string Short(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

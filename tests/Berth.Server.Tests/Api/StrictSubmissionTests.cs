@@ -1,21 +1,22 @@
 using System.Net;
 using System.Text;
-using Berth.Server.IntegrationTests.Infrastructure;
 using static Berth.Server.IntegrationTests.Infrastructure.BerthApi;
 
-namespace Berth.Server.IntegrationTests.Jobs;
+namespace Berth.Server.Tests.Api;
 
 /// <summary>Submissions are read as strictly as the README says: every loose input is a 400 ProblemDetails naming the field.</summary>
-[Collection(BerthCollection.Name)]
-public sealed class StrictSubmissionTests(BerthFixture fixture)
+[Collection(ContractCollection.Name)]
+public sealed class StrictSubmissionTests(ContractServer server) : IDisposable
 {
+    private readonly HttpClient _client = server.CreateClient();
+
     private const string Dockerfile = "FROM busybox:latest\\nCMD [\\\"true\\\"]\\n";
 
     private static Uri Jobs => new("/api/v1/jobs", UriKind.Relative);
 
     private async Task<string?> PostJsonAsync(string json)
     {
-        using var response = await fixture.Server.Client.PostAsync(Jobs, new StringContent(json, Encoding.UTF8, "application/json"));
+        using var response = await _client.PostAsync(Jobs, new StringContent(json, Encoding.UTF8, "application/json"));
         var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
         return problem.TryGetProperty("field", out var field) ? field.GetString() : null;
     }
@@ -34,10 +35,12 @@ public sealed class StrictSubmissionTests(BerthFixture fixture)
                 form.Add(content, name, fileName);
             }
         }
-        using var response = await fixture.Server.Client.PostAsync(Jobs, form);
+        using var response = await _client.PostAsync(Jobs, form);
         var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
         return problem.TryGetProperty("field", out var field) ? field.GetString() : null;
     }
+
+    public void Dispose() => _client.Dispose();
 
     [Theory]
     [InlineData($"{{\"dockerfile\": \"{Dockerfile}\", \"dockerfile\": \"FROM evil:1\\n\"}}", "dockerfile")]

@@ -1,8 +1,10 @@
 using System.Text;
 using Berth.Scanner.Tests.Json;
-using Berth.Server.Jobs;
+using Berth.Server.Api;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 
-namespace Berth.Server.Tests.Jobs;
+namespace Berth.Server.Tests.Api;
 
 public sealed class SubmissionJsonTests
 {
@@ -13,7 +15,7 @@ public sealed class SubmissionJsonTests
     private static RequestRejectedException Refused(byte[] json)
     {
         var e = Assert.Throws<RequestRejectedException>(() => SubmissionJson.Read(json));
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
         return e;
     }
 
@@ -100,7 +102,7 @@ public sealed class SubmissionJsonTests
                     continue;
                 }
                 var rejected = Assert.IsType<RequestRejectedException>(error);
-                Assert.Equal(400, rejected.StatusCode);
+                Assert.Equal(Rejection.BadRequest, rejected.Kind);
                 if (sample.Defect == JsonDefect.None)
                 {
                     Assert.True(rejected.Field?.StartsWith(field, StringComparison.Ordinal), $"{rejected.Field} for {value}");
@@ -120,7 +122,7 @@ public sealed class SubmissionJsonTests
             var bytes = i % 2 == 0 ? json.Mutate(valid) : json.Bytes(100);
             if (Record.Exception(() => SubmissionJson.Read(bytes)) is { } error)
             {
-                Assert.Equal(400, Assert.IsType<RequestRejectedException>(error).StatusCode);
+                Assert.Equal(Rejection.BadRequest, Assert.IsType<RequestRejectedException>(error).Kind);
                 refused++;
             }
         }

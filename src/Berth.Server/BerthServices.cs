@@ -1,5 +1,6 @@
 using Berth.Scanner.Layers;
 using Berth.Server.Auth;
+using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
@@ -7,10 +8,11 @@ using Berth.Server.Pipeline;
 using Berth.Server.Pipeline.Stages;
 using Berth.Server.Scanning;
 using Berth.Server.Storage;
+using Berth.Server.Submissions;
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Server.Configuration;
+namespace Berth.Server;
 
 public static class BerthServices
 {
@@ -70,13 +72,4 @@ public static class BerthServices
         services.AddHostedService<JanitorService>();
         return services;
     }
-}
-
-/// <summary>runsc needs a pids limit of at least 128 (its own processes use about 42).</summary>
-internal sealed class RunscPidsValidation(IOptions<LimitsOptions> limits) : IValidateOptions<SandboxOptions>
-{
-    public ValidateOptionsResult Validate(string? name, SandboxOptions options) =>
-        options.Runtime == "runsc" && limits.Value.PidsLimit < SandboxOptions.MinRunscPidsLimit
-            ? ValidateOptionsResult.Fail($"Sandbox:Runtime=runsc needs Limits:PidsLimit of at least {SandboxOptions.MinRunscPidsLimit} (it is {limits.Value.PidsLimit}).")
-            : ValidateOptionsResult.Success;
 }

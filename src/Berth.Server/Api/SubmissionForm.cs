@@ -1,8 +1,11 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Berth.Server.Contexts;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
 /// <summary>
 /// The multipart form of a submission: parts <c>dockerfile</c> (a file or a field), <c>context</c> (a file),
@@ -27,19 +30,19 @@ internal static partial class SubmissionForm
         var form = await request.ReadFormAsync(new FormOptions
         {
             MultipartBodyLengthLimit = maxContext + 2 * 1024 * 1024,
-            ValueLengthLimit = Contexts.BuildContextPacker.MaxDockerfileBytes + 1,
+            ValueLengthLimit = BuildContextPacker.MaxDockerfileBytes + 1,
         }, cancellationToken);
         CheckParts(form);
 
         string? dockerfile = null;
         if (form.Files.GetFile("dockerfile") is { } file)
         {
-            if (file.Length > Contexts.BuildContextPacker.MaxDockerfileBytes)
+            if (file.Length > BuildContextPacker.MaxDockerfileBytes)
             {
-                throw new RequestRejectedException(422, "the Dockerfile exceeds 1 MiB", "dockerfile");
+                throw new RequestRejectedException(Rejection.Unprocessable, "the Dockerfile exceeds 1 MiB", "dockerfile");
             }
             await using var stream = file.OpenReadStream();
-            dockerfile = JobSubmission.Decode(await JobSubmission.ReadCappedAsync(stream, Contexts.BuildContextPacker.MaxDockerfileBytes, cancellationToken) ?? []);
+            dockerfile = SubmissionReader.Decode(await SubmissionReader.ReadCappedAsync(stream, BuildContextPacker.MaxDockerfileBytes, cancellationToken) ?? []);
         }
         else if (form.TryGetValue("dockerfile", out var field))
         {
@@ -51,13 +54,13 @@ internal static partial class SubmissionForm
         {
             if (archive.Length > maxContext)
             {
-                throw new RequestRejectedException(413, $"the context archive is {archive.Length} bytes; the limit is {maxContext / (1024 * 1024)} MiB (Limits:MaxContextMb)", "context");
+                throw new RequestRejectedException(Rejection.TooLarge, $"the context archive is {archive.Length} bytes; the limit is {maxContext / (1024 * 1024)} MiB (Limits:MaxContextMb)", "context");
             }
             context = archive.OpenReadStream();
         }
         else if (form.ContainsKey("context"))
         {
-            throw new RequestRejectedException(400, "the 'context' part must be a file (a .tar or .tar.gz archive)", "context");
+            throw new RequestRejectedException(Rejection.BadRequest, "the 'context' part must be a file (a .tar or .tar.gz archive)", "context");
         }
 
         var name = form.TryGetValue("name", out var n) ? n.ToString() : null;
@@ -83,20 +86,20 @@ internal static partial class SubmissionForm
             counts[file.Name] = counts.GetValueOrDefault(file.Name) + 1;
             if (file.Name is not ("dockerfile" or "context") && Fields.Contains(file.Name, StringComparer.Ordinal))
             {
-                throw new RequestRejectedException(400, $"the '{file.Name}' part must be a plain field, not a file", FieldOf(file.Name));
+                throw new RequestRejectedException(Rejection.BadRequest, $"the '{file.Name}' part must be a plain field, not a file", FieldOf(file.Name));
             }
         }
         foreach (var (key, count) in counts)
         {
-            var shown = JobSubmission.Short(key);
+            var shown = SubmissionReader.Short(key);
             if (!Fields.Contains(key, StringComparer.Ordinal))
             {
-                throw new RequestRejectedException(400,
+                throw new RequestRejectedException(Rejection.BadRequest,
                     $"unknown form part '{shown}'; the parts are {string.Join(", ", Fields)} (names are case-sensitive)", shown);
             }
             if (count > 1)
             {
-                throw new RequestRejectedException(400, $"the form part '{shown}' appears {count} times; send it once", FieldOf(key));
+                throw new RequestRejectedException(Rejection.BadRequest, $"the form part '{shown}' appears {count} times; send it once", FieldOf(key));
             }
         }
     }
@@ -104,13 +107,13 @@ internal static partial class SubmissionForm
     private static int? WholeNumber(IFormCollection form, string key) =>
         Raw(form, key) is not { } text ? null
         : WholeNumberGrammar().IsMatch(text) && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value
-        : throw new RequestRejectedException(400, $"'{key}' must be a whole number such as 60, got '{JobSubmission.Short(text)}'", FieldOf(key));
+        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a whole number such as 60, got '{SubmissionReader.Short(text)}'", FieldOf(key));
 
     private static double? Number(IFormCollection form, string key) =>
         Raw(form, key) is not { } text ? null
         : NumberGrammar().IsMatch(text) && double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
             CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value
-        : throw new RequestRejectedException(400, $"'{key}' must be a number such as 0.5 (a point, no separators), got '{JobSubmission.Short(text)}'", FieldOf(key));
+        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a number such as 0.5 (a point, no separators), got '{SubmissionReader.Short(text)}'", FieldOf(key));
 
     /// <summary>The field's text; null when it is absent or empty.</summary>
     private static string? Raw(IFormCollection form, string key) =>

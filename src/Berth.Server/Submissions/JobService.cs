@@ -1,11 +1,14 @@
 using System.Globalization;
+using Berth.Server.Auth;
 using Berth.Server.Configuration;
 using Berth.Server.Contexts;
+using Berth.Server.Errors;
+using Berth.Server.Jobs;
 using Berth.Server.Logging;
 using Berth.Server.Pipeline;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Submissions;
 
 /// <summary>What the API does to jobs: submit, cancel, delete. Reads go straight to <see cref="IJobStore"/>.</summary>
 public sealed class JobService(
@@ -22,7 +25,7 @@ public sealed class JobService(
     private const int MaxNameLength = 200;
 
     /// <summary>Stores the job's files, then the queued job. Throws <see cref="RequestRejectedException"/> for bad input or a full queue.</summary>
-    public async Task<Job> SubmitAsync(JobSubmission submission, Auth.Caller caller, string? correlationId, CancellationToken cancellationToken)
+    public async Task<Job> SubmitAsync(JobSubmission submission, Caller caller, string? correlationId, CancellationToken cancellationToken)
     {
         var berth = berthOptions.Value;
         var limits = ResolveLimits(submission.Limits, limitsOptions.Value);
@@ -68,7 +71,7 @@ public sealed class JobService(
     }
 
     /// <summary>Cancels a job. Null when unknown; throws 409 when already finished.</summary>
-    public async Task<Job?> CancelAsync(string id, Auth.Caller caller, CancellationToken cancellationToken)
+    public async Task<Job?> CancelAsync(string id, Caller caller, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(id, cancellationToken) is not { } visible || !caller.CanSee(visible))
         {
@@ -86,7 +89,7 @@ public sealed class JobService(
         }
         if (job.Status.IsTerminal())
         {
-            throw new RequestRejectedException(409, $"job {id} already finished ({job.Status.ToWire()})");
+            throw new RequestRejectedException(Rejection.Conflict, $"job {id} already finished ({job.Status.ToWire()})");
         }
         Log.CancelRequested(logger, id);
         active.Cancel(id); // the worker stops the build or the container, then marks the job canceled
@@ -94,7 +97,7 @@ public sealed class JobService(
     }
 
     /// <summary>Deletes a finished job and its files. Null when unknown; throws 409 while it is queued or active.</summary>
-    public async Task<bool?> DeleteAsync(string id, Auth.Caller caller, CancellationToken cancellationToken)
+    public async Task<bool?> DeleteAsync(string id, Caller caller, CancellationToken cancellationToken)
     {
         var job = await store.GetAsync(id, cancellationToken);
         if (job is null || !caller.CanSee(job))
@@ -103,7 +106,7 @@ public sealed class JobService(
         }
         if (!await store.DeleteIfTerminalAsync(id, cancellationToken))
         {
-            throw new RequestRejectedException(409, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
+            throw new RequestRejectedException(Rejection.Conflict, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
         }
         await resources.ReleaseAsync(id, JobParts.All, cancellationToken); // what is left fails softly: the janitor retries
         return true;
@@ -117,35 +120,35 @@ public sealed class JobService(
         var data = request.DataMb ?? limits.DataMb;
         if (timeout < 1)
         {
-            throw new RequestRejectedException(422, "limits.timeoutSeconds must be at least 1", "limits.timeoutSeconds");
+            throw new RequestRejectedException(Rejection.Unprocessable, "limits.timeoutSeconds must be at least 1", "limits.timeoutSeconds");
         }
         if (timeout > limits.MaxTimeoutSeconds)
         {
-            throw new RequestRejectedException(422, $"limits.timeoutSeconds {timeout} exceeds the server maximum of {limits.MaxTimeoutSeconds}", "limits.timeoutSeconds");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"limits.timeoutSeconds {timeout} exceeds the server maximum of {limits.MaxTimeoutSeconds}", "limits.timeoutSeconds");
         }
         if (memory < LimitsOptions.MinMemoryMb)
         {
-            throw new RequestRejectedException(422, $"limits.memoryMb must be at least {LimitsOptions.MinMemoryMb}", "limits.memoryMb");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"limits.memoryMb must be at least {LimitsOptions.MinMemoryMb}", "limits.memoryMb");
         }
         if (memory > limits.MaxMemoryMb)
         {
-            throw new RequestRejectedException(422, $"limits.memoryMb {memory} exceeds the server maximum of {limits.MaxMemoryMb}", "limits.memoryMb");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"limits.memoryMb {memory} exceeds the server maximum of {limits.MaxMemoryMb}", "limits.memoryMb");
         }
         if (!double.IsFinite(cpus) || cpus < 0.01)
         {
-            throw new RequestRejectedException(422, "limits.cpus must be at least 0.01", "limits.cpus");
+            throw new RequestRejectedException(Rejection.Unprocessable, "limits.cpus must be at least 0.01", "limits.cpus");
         }
         if (cpus > limits.MaxCpus)
         {
-            throw new RequestRejectedException(422, string.Create(CultureInfo.InvariantCulture, $"limits.cpus {cpus} exceeds the server maximum of {limits.MaxCpus}"), "limits.cpus");
+            throw new RequestRejectedException(Rejection.Unprocessable, string.Create(CultureInfo.InvariantCulture, $"limits.cpus {cpus} exceeds the server maximum of {limits.MaxCpus}"), "limits.cpus");
         }
         if (data < LimitsOptions.MinDataMb)
         {
-            throw new RequestRejectedException(422, $"limits.dataMb must be at least {LimitsOptions.MinDataMb}", "limits.dataMb");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"limits.dataMb must be at least {LimitsOptions.MinDataMb}", "limits.dataMb");
         }
         if (data > limits.DataMb)
         {
-            throw new RequestRejectedException(422, $"limits.dataMb {data} exceeds the server maximum of {limits.DataMb}", "limits.dataMb");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"limits.dataMb {data} exceeds the server maximum of {limits.DataMb}", "limits.dataMb");
         }
         return new JobLimits(timeout, memory, cpus, data);
     }
@@ -158,17 +161,17 @@ public sealed class JobService(
         }
         if (name.Length > MaxNameLength)
         {
-            throw new RequestRejectedException(422, $"name is longer than {MaxNameLength} characters", "name");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"name is longer than {MaxNameLength} characters", "name");
         }
         if (name.Any(char.IsControl))
         {
-            throw new RequestRejectedException(422, "name must not contain control characters", "name");
+            throw new RequestRejectedException(Rejection.Unprocessable, "name must not contain control characters", "name");
         }
         return name.Length == 0 ? null : name;
     }
 
     private static RequestRejectedException QueueFull(int cap) =>
-        new(503, $"the queue is full ({cap} jobs waiting, Berth:QueueCap); retry later");
+        new(Rejection.QueueFull, $"the queue is full ({cap} jobs waiting, Berth:QueueCap); retry later");
 
     private void TryDeleteDirectory(string id, string path)
     {

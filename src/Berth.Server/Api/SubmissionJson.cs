@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Berth.Scanner.Json;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
 /// <summary>
 /// The JSON form of a submission, <c>{"dockerfile", "name", "limits": {"timeoutSeconds", "memoryMb", "cpus", "dataMb"}}</c>,
@@ -25,14 +27,14 @@ internal static class SubmissionJson
         }
         catch (StrictJsonException e)
         {
-            throw new RequestRejectedException(400, $"the body is not valid JSON: {e.Message}", e.Field);
+            throw new RequestRejectedException(Rejection.BadRequest, $"the body is not valid JSON: {e.Message}", e.Field);
         }
         using (document)
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new RequestRejectedException(400, "the JSON body must be an object like {\"dockerfile\": \"FROM ...\"}");
+                throw new RequestRejectedException(Rejection.BadRequest, "the JSON body must be an object like {\"dockerfile\": \"FROM ...\"}");
             }
             RefuseUnknown(root, Fields, "");
             var limits = new LimitsRequest(null, null, null);
@@ -40,7 +42,7 @@ internal static class SubmissionJson
             {
                 if (given.ValueKind != JsonValueKind.Object)
                 {
-                    throw new RequestRejectedException(400, $"'limits' must be an object like {{\"timeoutSeconds\": 60}}, found {Describe(given)}", "limits");
+                    throw new RequestRejectedException(Rejection.BadRequest, $"'limits' must be an object like {{\"timeoutSeconds\": 60}}, found {Describe(given)}", "limits");
                 }
                 RefuseUnknown(given, LimitFields, "limits.");
                 limits = new LimitsRequest(WholeNumber(given, "timeoutSeconds"), WholeNumber(given, "memoryMb"), Number(given, "cpus"), WholeNumber(given, "dataMb"));
@@ -55,8 +57,8 @@ internal static class SubmissionJson
         {
             if (!known.Contains(property.Name, StringComparer.Ordinal))
             {
-                var name = JobSubmission.Short(property.Name);
-                throw new RequestRejectedException(400,
+                var name = SubmissionReader.Short(property.Name);
+                throw new RequestRejectedException(Rejection.BadRequest,
                     $"unknown field '{prefix}{name}'; the fields are {string.Join(", ", known.Select(k => prefix + k))} (names are case-sensitive)",
                     prefix + name);
             }
@@ -66,7 +68,7 @@ internal static class SubmissionJson
     private static string? Text(JsonElement obj, string key) =>
         !obj.TryGetProperty(key, out var value) || value.ValueKind == JsonValueKind.Null ? null
         : value.ValueKind == JsonValueKind.String ? value.GetString()
-        : throw new RequestRejectedException(400, $"'{key}' must be a string, found {Describe(value)}", key);
+        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a string, found {Describe(value)}", key);
 
     private static int? WholeNumber(JsonElement limits, string key)
     {
@@ -76,7 +78,7 @@ internal static class SubmissionJson
         }
         return value.TryGetInt32(out var number)
             ? number
-            : throw new RequestRejectedException(400, $"'limits.{key}' must be a whole number, found {JobSubmission.Short(value.GetRawText())}", $"limits.{key}");
+            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a whole number, found {SubmissionReader.Short(value.GetRawText())}", $"limits.{key}");
     }
 
     private static double? Number(JsonElement limits, string key)
@@ -87,7 +89,7 @@ internal static class SubmissionJson
         }
         return value.TryGetDouble(out var number) && double.IsFinite(number)
             ? number
-            : throw new RequestRejectedException(400, $"'limits.{key}' must be a finite number, found {JobSubmission.Short(value.GetRawText())}", $"limits.{key}");
+            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a finite number, found {SubmissionReader.Short(value.GetRawText())}", $"limits.{key}");
     }
 
     /// <summary>The member when it is a JSON number; null when it is absent or null; a 400 for any other kind.</summary>
@@ -99,17 +101,17 @@ internal static class SubmissionJson
         }
         return value.ValueKind == JsonValueKind.Number
             ? value
-            : throw new RequestRejectedException(400, $"'limits.{key}' must be a JSON number, found {Describe(value)}" +
+            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a JSON number, found {Describe(value)}" +
                 (value.ValueKind == JsonValueKind.String ? " (write the number without quotes)" : ""), $"limits.{key}");
     }
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => $"the string {JsonSerializer.Serialize(JobSubmission.Short(value.GetString()!))}",
+        JsonValueKind.String => $"the string {JsonSerializer.Serialize(SubmissionReader.Short(value.GetString()!))}",
         JsonValueKind.Array => "an array",
         JsonValueKind.Object => "an object",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Number => $"the number {JobSubmission.Short(value.GetRawText())}",
+        JsonValueKind.Number => $"the number {SubmissionReader.Short(value.GetRawText())}",
         _ => "null",
     };
 }

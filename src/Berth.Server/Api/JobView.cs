@@ -1,6 +1,7 @@
 using Berth.Server.Dockerfiles;
+using Berth.Server.Jobs;
 
-namespace Berth.Server.Jobs;
+namespace Berth.Server.Api;
 
 /// <summary>The job as clients see it (<c>GET /api/v1/jobs/{id}</c>).</summary>
 public sealed record JobView(

@@ -1,12 +1,14 @@
 using System.Text;
 using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.Configuration;
-using Berth.Server.Jobs;
+using Berth.Server.Errors;
+using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http;
 
-namespace Berth.Server.Tests.Jobs;
+namespace Berth.Server.Tests.Api;
 
-/// <summary>The multipart form, read through <see cref="JobSubmission.ReadAsync"/> from a real multipart body.</summary>
+/// <summary>The multipart form, read through <see cref="SubmissionReader.ReadAsync"/> from a real multipart body.</summary>
 public sealed class SubmissionFormTests
 {
     private const string Dockerfile = "FROM busybox:latest\n";
@@ -29,7 +31,7 @@ public sealed class SubmissionFormTests
         var http = new DefaultHttpContext();
         http.Request.ContentType = form.Headers.ContentType!.ToString();
         http.Request.Body = new MemoryStream(await form.ReadAsByteArrayAsync());
-        return await JobSubmission.ReadAsync(http.Request, new LimitsOptions(), CancellationToken.None);
+        return await SubmissionReader.ReadAsync(http.Request, new LimitsOptions(), CancellationToken.None);
     }
 
     private static Task<JobSubmission> ReadFieldsAsync(params (string Name, string Value)[] fields) =>
@@ -38,7 +40,7 @@ public sealed class SubmissionFormTests
     private static async Task<RequestRejectedException> RefusedAsync(Func<Task<JobSubmission>> read)
     {
         var e = await Assert.ThrowsAsync<RequestRejectedException>(read);
-        Assert.Equal(400, e.StatusCode);
+        Assert.Equal(Rejection.BadRequest, e.Kind);
         return e;
     }
 
