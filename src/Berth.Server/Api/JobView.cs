@@ -3,7 +3,10 @@ using Berth.Server.Jobs;
 
 namespace Berth.Server.Api;
 
-/// <summary>The job as clients see it (<c>GET /api/v1/jobs/{id}</c>).</summary>
+/// <summary>
+/// The job as clients see it (<c>GET /api/v1/jobs/{id}</c>). <see cref="CacheHit"/>: this attempt reused the image an
+/// identical submission built instead of building.
+/// </summary>
 public sealed record JobView(
     string Id,
     string? Name,
@@ -19,7 +22,8 @@ public sealed record JobView(
     long? ExitCode,
     IReadOnlyList<LintFinding> Lint,
     ScanSummary? Scan,
-    JobLimits Limits)
+    JobLimits Limits,
+    bool CacheHit)
 {
     public static JobView From(Job job) => new(
         job.Id,
@@ -36,7 +40,8 @@ public sealed record JobView(
         job.ExitCode,
         job.Lint,
         job.Scan,
-        job.Limits);
+        job.Limits,
+        job.CacheHit);
 }
 
 public sealed record StageView(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);

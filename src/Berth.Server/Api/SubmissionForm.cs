@@ -16,7 +16,7 @@ namespace Berth.Server.Api;
 /// </summary>
 internal static partial class SubmissionForm
 {
-    private static readonly string[] Fields = ["dockerfile", "context", "name", "timeoutSeconds", "memoryMb", "cpus", "dataMb"];
+    private static readonly string[] Fields = ["dockerfile", "context", "name", "timeoutSeconds", "memoryMb", "cpus", "dataMb", "cache"];
     private static readonly string[] LimitFields = ["timeoutSeconds", "memoryMb", "cpus", "dataMb"];
 
     [GeneratedRegex(@"^-?(0|[1-9][0-9]*)\z", RegexOptions.CultureInvariant)]
@@ -69,8 +69,18 @@ internal static partial class SubmissionForm
             WholeNumber(form, "memoryMb"),
             Number(form, "cpus"),
             WholeNumber(form, "dataMb"));
-        return new JobSubmission(dockerfile, context, name, limits);
+        return new JobSubmission(dockerfile, context, name, limits, Flag(form, "cache") ?? true);
     }
+
+    /// <summary><c>true</c> or <c>false</c>; absent or empty means the default.</summary>
+    private static bool? Flag(IFormCollection form, string key) =>
+        !form.TryGetValue(key, out var value) || value.ToString().Length == 0 ? null
+        : value.ToString() switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be true or false", key),
+        };
 
     /// <summary>Every part is a documented one, appears once, and only dockerfile and context may be files.</summary>
     private static void CheckParts(IFormCollection form)

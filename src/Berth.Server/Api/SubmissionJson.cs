@@ -6,7 +6,7 @@ using Berth.Server.Submissions;
 namespace Berth.Server.Api;
 
 /// <summary>
-/// The JSON form of a submission, <c>{"dockerfile", "name", "limits": {"timeoutSeconds", "memoryMb", "cpus", "dataMb"}}</c>,
+/// The JSON form of a submission, <c>{"dockerfile", "name", "limits": {"timeoutSeconds", "memoryMb", "cpus", "dataMb"}, "cache"}</c>,
 /// read with <see cref="StrictJson"/>: no duplicate keys, no lone surrogates, no invalid UTF-8. Names are
 /// case-sensitive and unknown ones are refused (a misspelt limit would otherwise silently get the default);
 /// a limit must be a JSON number (a string such as <c>"5"</c> is refused), a whole one except <c>cpus</c>.
@@ -15,7 +15,7 @@ namespace Berth.Server.Api;
 internal static class SubmissionJson
 {
     private const int MaxDepth = 16;
-    private static readonly string[] Fields = ["dockerfile", "name", "limits"];
+    private static readonly string[] Fields = ["dockerfile", "name", "limits", "cache"];
     private static readonly string[] LimitFields = ["timeoutSeconds", "memoryMb", "cpus", "dataMb"];
 
     public static JobSubmission Read(ReadOnlyMemory<byte> body)
@@ -47,7 +47,7 @@ internal static class SubmissionJson
                 RefuseUnknown(given, LimitFields, "limits.");
                 limits = new LimitsRequest(WholeNumber(given, "timeoutSeconds"), WholeNumber(given, "memoryMb"), Number(given, "cpus"), WholeNumber(given, "dataMb"));
             }
-            return new JobSubmission(Text(root, "dockerfile"), null, Text(root, "name"), limits);
+            return new JobSubmission(Text(root, "dockerfile"), null, Text(root, "name"), limits, Flag(root, "cache") ?? true);
         }
     }
 
@@ -64,6 +64,11 @@ internal static class SubmissionJson
             }
         }
     }
+
+    private static bool? Flag(JsonElement obj, string key) =>
+        !obj.TryGetProperty(key, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean()
+        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be true or false, found {Describe(value)}", key);
 
     private static string? Text(JsonElement obj, string key) =>
         !obj.TryGetProperty(key, out var value) || value.ValueKind == JsonValueKind.Null ? null

@@ -57,7 +57,7 @@ public sealed class JobService(
             await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);
 
             var job = new Job(id, 0, name, JobStatus.Queued, limits, correlationId, now, null, null, null, null,
-                pipeline.InitialStages(), null, null, [], 0, Owner: caller.Owner);
+                pipeline.InitialStages(), null, null, [], 0, Owner: caller.Owner, Cache: submission.Cache);
             var stored = await store.TryEnqueueAsync(job, berth.QueueCap, cancellationToken) ?? throw QueueFull(berth.QueueCap);
             Log.JobAccepted(logger, id, name);
             signal.JobQueued();

@@ -7,8 +7,11 @@ namespace Berth.Server.Submissions;
 /// <summary>Requested limits; each may be left out to get the server's default.</summary>
 public sealed record LimitsRequest(int? TimeoutSeconds, int? MemoryMb, double? Cpus, int? DataMb = null);
 
-/// <summary>A submission read from any of the three request forms. <see cref="Context"/> is the raw archive, if any.</summary>
-public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? Name, LimitsRequest Limits)
+/// <summary>
+/// A submission read from any of the three request forms. <see cref="Context"/> is the raw archive, if any;
+/// <see cref="Cache"/> false means build even when an identical submission's image could be reused.
+/// </summary>
+public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? Name, LimitsRequest Limits, bool Cache = true)
 {
     /// <summary>Checks the Dockerfile text: present, not blank, at most 1 MiB.</summary>
     public static string CheckDockerfile(string? text)

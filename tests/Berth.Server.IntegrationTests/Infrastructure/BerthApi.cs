@@ -15,9 +15,9 @@ public sealed class BerthApi(HttpClient client)
 {
     public HttpClient Client => client;
 
-    public async Task<JobView> SubmitAsync(string dockerfile, object? limits = null, string? name = null)
+    public async Task<JobView> SubmitAsync(string dockerfile, object? limits = null, string? name = null, bool? cache = null)
     {
-        using var response = await client.PostAsJsonAsync("/api/v1/jobs", new { dockerfile, name, limits }, JobJson.Options);
+        using var response = await client.PostAsJsonAsync("/api/v1/jobs", new { dockerfile, name, limits, cache }, JobJson.Options);
         return await AcceptedAsync(response);
     }
 
@@ -66,8 +66,8 @@ public sealed class BerthApi(HttpClient client)
         }
     }
 
-    public async Task<JobView> RunAsync(string dockerfile, object? limits = null) =>
-        await WaitTerminalAsync((await SubmitAsync(dockerfile, limits)).Id);
+    public async Task<JobView> RunAsync(string dockerfile, object? limits = null, bool? cache = null) =>
+        await WaitTerminalAsync((await SubmitAsync(dockerfile, limits, cache: cache)).Id);
 
     /// <summary>A Dockerfile whose job runs <paramref name="script"/> with busybox sh.</summary>
     public static string Busybox(string script, string instructions = "") =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Berth.Server.IntegrationTests.Infrastructure;
+using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
 
 namespace Berth.Server.IntegrationTests.Pipeline;
@@ -51,7 +52,7 @@ public sealed class JanitorTests(BerthFixture fixture)
     }
 
     [Fact]
-    public async Task ImageRetention_KeepsTheImageForTheBuildCache_ThenTheJanitorRemovesIt()
+    public async Task ImageRetention_KeepsTheImageForTheBuildCacheAndReuse_ThenTheJanitorRemovesIt()
     {
         await using var server = await BerthProcess.StartAsync(TempRoot.Create("retention"), new Dictionary<string, string>
         {
@@ -64,15 +65,35 @@ public sealed class JanitorTests(BerthFixture fixture)
 
         var first = await api.RunAsync(dockerfile);
         Assert.True(await fixture.Docker.JobImageExistsAsync(first.Id)); // retained
-        var second = await api.RunAsync(dockerfile);
+        var second = await api.RunAsync(dockerfile, cache: false); // builds: on the engine's warm build cache
         Assert.Contains("Using cache", await api.LogsAsync(second.Id), StringComparison.Ordinal);
+        Assert.False(second.CacheHit);
+        var third = await api.RunAsync(dockerfile); // an identical resubmission: no build at all
+        Assert.Equal(JobStatus.Succeeded, third.Status);
+        Assert.Equal(1, third.Performance);
+        Assert.True(third.CacheHit);
+        Assert.Contains("[berth] reused image", await api.LogsAsync(third.Id), StringComparison.Ordinal);
+        Assert.DoesNotContain("Step 1/", await api.LogsAsync(third.Id), StringComparison.Ordinal);
+        Assert.True(await fixture.Docker.JobImageExistsAsync(third.Id)); // under a tag of its own
 
         var clock = Stopwatch.StartNew();
-        while ((await fixture.Docker.JobImageExistsAsync(first.Id) || await fixture.Docker.JobImageExistsAsync(second.Id)) && clock.Elapsed < TimeSpan.FromSeconds(30))
+        var ids = new[] { first.Id, second.Id, third.Id };
+        while (await AnyImageAsync() && clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(250);
         }
-        Assert.False(await fixture.Docker.JobImageExistsAsync(first.Id));
-        Assert.False(await fixture.Docker.JobImageExistsAsync(second.Id));
+        Assert.False(await AnyImageAsync());
+
+        async Task<bool> AnyImageAsync()
+        {
+            foreach (var id in ids)
+            {
+                if (await fixture.Docker.JobImageExistsAsync(id))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 }

@@ -29,6 +29,23 @@ public sealed class SubmissionJsonTests
     }
 
     [Theory]
+    [InlineData("{\"dockerfile\": \"FROM a\"}", true)]
+    [InlineData("{\"dockerfile\": \"FROM a\", \"cache\": null}", true)]
+    [InlineData("{\"dockerfile\": \"FROM a\", \"cache\": true}", true)]
+    [InlineData("{\"dockerfile\": \"FROM a\", \"cache\": false}", false)]
+    public void Read_Cache_DefaultsToTrue(string json, bool cache) => Assert.Equal(cache, Read(json).Cache);
+
+    [Theory]
+    [InlineData("{\"dockerfile\": \"FROM a\", \"cache\": \"false\"}")]
+    [InlineData("{\"dockerfile\": \"FROM a\", \"cache\": 0}")]
+    public void Read_CacheNotABoolean_Is400NamingIt(string json)
+    {
+        var e = Refused(json);
+        Assert.Equal("cache", e.Field);
+        Assert.Contains("must be true or false", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("{\"dockerfile\": \"FROM a\"}")]
     [InlineData("{\"dockerfile\": \"FROM a\", \"name\": null, \"limits\": null}")]
     [InlineData("{\"dockerfile\": \"FROM a\", \"limits\": {\"timeoutSeconds\": null, \"cpus\": null}}")]

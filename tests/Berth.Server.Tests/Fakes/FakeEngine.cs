@@ -60,9 +60,9 @@ public sealed class FakeEngine : IContainerEngine
     }
 
     /// <summary>Puts an image on the engine (a base image the operator loaded).</summary>
-    public EngineImage AddImage(string reference, IReadOnlyDictionary<string, string>? labels = null, IReadOnlyList<string>? layers = null)
+    public EngineImage AddImage(string reference, IReadOnlyDictionary<string, string>? labels = null, IReadOnlyList<string>? layers = null, string? id = null)
     {
-        var image = new EngineImage(Id(reference), null, DateTimeOffset.UnixEpoch, 1024, [reference], labels ?? new Dictionary<string, string>())
+        var image = new EngineImage(id ?? Id(reference), null, DateTimeOffset.UnixEpoch, 1024, [reference], labels ?? new Dictionary<string, string>())
         {
             Layers = layers ?? [$"sha256:{Id(reference + "/layer")[7..]}"],
         };
@@ -83,7 +83,7 @@ public sealed class FakeEngine : IContainerEngine
     {
         var tag = parameters.TryGetValue("t", out var t) && t is not null ? t : throw new ArgumentException("a build needs a tag");
         await Enter(nameof(BuildAsync), tag, cancellationToken);
-        await Build(new BuildCall(this, tag, parameters, onMessage), cancellationToken);
+        await Build(new BuildCall(this, tag, parameters, onMessage, await LabelsOfAsync(context, parameters, cancellationToken)), cancellationToken);
     }
 
     public async Task<EngineImage?> InspectImageAsync(string reference, CancellationToken cancellationToken)
@@ -255,7 +255,40 @@ public sealed class FakeEngine : IContainerEngine
     private static string Id(string seed) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(seed)));
 
     /// <summary>One build in progress: what the script can do.</summary>
-    public sealed class BuildCall(FakeEngine engine, string tag, IReadOnlyDictionary<string, string?> parameters, Action<BuildMessage> onMessage)
+    /// <summary>
+    /// The labels the engine would give the built image: the Dockerfile's <c>LABEL k=v ...</c> lines (Berth injects its
+    /// own after each FROM) and the build's <c>labels</c> parameter.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> LabelsOfAsync(Stream context, IReadOnlyDictionary<string, string?> parameters, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var tar = new System.Formats.Tar.TarReader(context, leaveOpen: true);
+        while (await tar.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
+        {
+            if (entry.Name == "Dockerfile" && entry.DataStream is { } data)
+            {
+                using var reader = new StreamReader(data);
+                foreach (var line in (await reader.ReadToEndAsync(cancellationToken)).Split('\n').Where(l => l.StartsWith("LABEL ", StringComparison.Ordinal)))
+                {
+                    foreach (var pair in line["LABEL ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).Where(p => p.Length == 2))
+                    {
+                        labels[pair[0]] = pair[1];
+                    }
+                }
+            }
+        }
+        if (parameters.GetValueOrDefault("labels") is { } json)
+        {
+            foreach (var (key, value) in System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(json)!)
+            {
+                labels[key] = value;
+            }
+        }
+        return labels;
+    }
+
+    public sealed class BuildCall(FakeEngine engine, string tag, IReadOnlyDictionary<string, string?> parameters, Action<BuildMessage> onMessage,
+        IReadOnlyDictionary<string, string> labels)
     {
         public string Reference => tag;
 
@@ -264,7 +297,11 @@ public sealed class FakeEngine : IContainerEngine
         public void Emit(BuildMessage message) => onMessage(message);
 
         /// <summary>The build succeeded: the engine has the image under its tag.</summary>
-        public EngineImage Tag(IReadOnlyDictionary<string, string>? labels = null) => engine.AddImage(tag, labels);
+        /// <summary>The labels the built image gets.</summary>
+        public IReadOnlyDictionary<string, string> Labels => labels;
+
+        public EngineImage Tag(IReadOnlyDictionary<string, string>? extra = null) =>
+            engine.AddImage(tag, extra is null ? labels : labels.Concat(extra).GroupBy(l => l.Key).ToDictionary(g => g.Key, g => g.Last().Value));
     }
 }
 

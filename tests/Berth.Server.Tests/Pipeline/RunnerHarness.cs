@@ -121,9 +121,9 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public JobPaths PathsOf(string jobId) => Resources.PathsOf(jobId);
 
-    public async Task<Job> SubmitAsync(string dockerfile = Dockerfile, LimitsRequest? limits = null) =>
-        await Jobs.SubmitAsync(new JobSubmission(dockerfile, null, null, limits ?? new LimitsRequest(null, null, null)),
-            new Caller(Job.LocalOwner, false), null, CancellationToken.None);
+    public async Task<Job> SubmitAsync(string dockerfile = Dockerfile, LimitsRequest? limits = null, bool cache = true, string owner = Job.LocalOwner) =>
+        await Jobs.SubmitAsync(new JobSubmission(dockerfile, null, null, limits ?? new LimitsRequest(null, null, null), cache),
+            new Caller(owner, false), null, CancellationToken.None);
 
     /// <summary>What a worker does first: claims the oldest queued job.</summary>
     public async Task<Job> ClaimAsync() =>
@@ -136,9 +136,9 @@ internal sealed class RunnerHarness : IAsyncDisposable
     public Task StartRun(Job claimed, CancellationToken stopping = default) => Task.Run(() => Runner.RunAsync(claimed, stopping), CancellationToken.None);
 
     /// <summary>Submits, claims and runs one job to its end; returns it as stored.</summary>
-    public async Task<Job> RunJobAsync(string dockerfile = Dockerfile, LimitsRequest? limits = null)
+    public async Task<Job> RunJobAsync(string dockerfile = Dockerfile, LimitsRequest? limits = null, bool cache = true, string owner = Job.LocalOwner)
     {
-        var job = await SubmitAsync(dockerfile, limits);
+        var job = await SubmitAsync(dockerfile, limits, cache, owner);
         await PumpAsync(StartRun(await ClaimAsync()));
         return await GetAsync(job.Id);
     }

@@ -1,3 +1,5 @@
+using System.Formats.Tar;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Berth.Server.Docker;
@@ -13,16 +15,29 @@ namespace Berth.Server.Pipeline.Stages;
 /// </summary>
 public sealed class ImageReuse(IContainerEngine engine, EngineNames names)
 {
+    /// <summary>
+    /// The content key. Each entry of the stored context counts by name, type, mode, owner, link target and content, in
+    /// order; its times do not (the engine's build cache ignores them too, and every upload gets new ones).
+    /// </summary>
     public static async Task<string> KeyAsync(string contextTar, IEnumerable<(string Reference, string ImageId)> bases, string cacheKey, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await using (var context = new FileStream(contextTar, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true))
+        await using (var tar = new TarReader(context))
         {
             var buffer = new byte[64 * 1024];
-            int read;
-            while ((read = await context.ReadAsync(buffer, cancellationToken)) > 0)
+            while (await tar.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
             {
-                hash.AppendData(buffer, 0, read);
+                hash.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                    $"\nENTRY {entry.Name.Length}:{entry.Name} {entry.EntryType} {(int)entry.Mode} {entry.Uid}:{entry.Gid} {entry.LinkName.Length}:{entry.LinkName} {entry.Length}\n")));
+                if (entry.DataStream is { } data)
+                {
+                    int read;
+                    while ((read = await data.ReadAsync(buffer, cancellationToken)) > 0)
+                    {
+                        hash.AppendData(buffer, 0, read);
+                    }
+                }
             }
         }
         foreach (var (reference, imageId) in bases.OrderBy(b => b.Reference, StringComparer.Ordinal))
