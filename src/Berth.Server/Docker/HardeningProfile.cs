@@ -99,7 +99,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     }
 
     /// <summary>The build's query parameters (<c>POST /build</c>): RUN steps are untrusted code too.</summary>
-    /// <param name="contentKey">Labels the built image (<see cref="EngineNames.ContentLabel"/>) so an identical submission can reuse it.</param>
+    /// <param name="contentKey">Labels the built image (<see cref="EngineNames.ContentLabel"/>) so an identical submission can reuse it; empty when none.</param>
     public IReadOnlyDictionary<string, string?> ForBuild(string jobId, string? cgroupParent, string? contentKey = null)
     {
         var memory = build.MemoryMb * 1024L * 1024L;
@@ -116,7 +116,8 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
             ["cpuquota"] = EngineBuildClient.Number((long)Math.Round(build.Cpus * 100_000)),
             ["cgroupparent"] = cgroupParent,
             ["ulimits"] = BuildUlimits(),
-            ["labels"] = contentKey is null ? null : System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [EngineNames.ContentLabel] = contentKey }),
+            // Always set: an image built without a key must not inherit a base image's.
+            ["labels"] = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [EngineNames.ContentLabel] = contentKey ?? "" }),
             ["version"] = "1",
         };
     }

@@ -3,7 +3,11 @@ namespace Berth.Server.Jobs;
 /// <summary>Where a job's files live on the host: <c>&lt;DataRoot&gt;/jobs/&lt;id&gt;/</c>.</summary>
 public sealed record JobPaths(string Directory)
 {
-    public static JobPaths For(string jobsRoot, string jobId) => new(Path.Combine(jobsRoot, jobId));
+    /// <summary>The job's directory; <paramref name="jobId"/> must be one plain name (never a path, <c>.</c> or <c>..</c>).</summary>
+    public static JobPaths For(string jobsRoot, string jobId) =>
+        jobId.Length == 0 || jobId is "." or ".." || jobId.Contains('/', StringComparison.Ordinal) || jobId.Contains('\0', StringComparison.Ordinal)
+            ? throw new ArgumentException($"'{jobId}' is not a job id", nameof(jobId))
+            : new(Path.Combine(jobsRoot, jobId));
 
     /// <summary>The Dockerfile as submitted.</summary>
     public string Dockerfile => Path.Combine(Directory, "Dockerfile");

@@ -35,6 +35,7 @@ public sealed class DataVolumes(IOptions<BerthOptions> berth, IOptions<LimitsOpt
     /// <summary>Empties what a previous process left in the pool (nothing of it is trusted), then fills it.</summary>
     public async Task WarmUpAsync(CancellationToken cancellationToken)
     {
+        _pool.Clear();
         if (Directory.Exists(PoolRoot))
         {
             Directory.Delete(PoolRoot, recursive: true);
@@ -146,6 +147,10 @@ public sealed class DataVolumes(IOptions<BerthOptions> berth, IOptions<LimitsOpt
         : null;
 
     /// <summary>Unmounts /data and deletes its image. Safe to call when nothing is mounted.</summary>
+    /// <remarks>
+    /// Never deletes through a mount: once unmounted, /data is the empty mount point and goes with a plain
+    /// <c>rmdir</c>; while something is still mounted there (umount failed) nothing is deleted and the release fails.
+    /// </remarks>
     public async Task ReleaseAsync(JobPaths paths, CancellationToken cancellationToken)
     {
         if (IsMounted(paths.Data))
@@ -158,10 +163,14 @@ public sealed class DataVolumes(IOptions<BerthOptions> berth, IOptions<LimitsOpt
             {
                 await RunAsync("umount", ["-l", paths.Data], cancellationToken); // busy: detach now, free when unused
             }
+            if (IsMounted(paths.Data))
+            {
+                throw new IOException($"{paths.Data} is still mounted after umount; left for the next sweep");
+            }
         }
         if (Directory.Exists(paths.Data))
         {
-            Directory.Delete(paths.Data, recursive: true);
+            Directory.Delete(paths.Data, recursive: false);
         }
         if (File.Exists(ImagePath(paths)))
         {
@@ -169,9 +178,10 @@ public sealed class DataVolumes(IOptions<BerthOptions> berth, IOptions<LimitsOpt
         }
     }
 
+    /// <summary>Whether something is mounted at <paramref name="path"/>, compared as the kernel records it (links resolved).</summary>
     public static bool IsMounted(string path)
     {
-        var full = Path.GetFullPath(path).TrimEnd('/');
+        var full = (Berth.Scanner.Layers.RealPaths.Resolve(path) ?? Path.GetFullPath(path)).TrimEnd('/');
         // /proc/self/mountinfo: field 5 is the mount point, with spaces etc. octal-escaped.
         return File.ReadLines("/proc/self/mountinfo")
             .Select(line => line.Split(' '))

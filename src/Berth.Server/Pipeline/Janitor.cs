@@ -196,14 +196,14 @@ public sealed class Janitor(
         }
         if (unknown)
         {
-            if (await resources.ReleaseAsync(jobId, JobParts.Directory, cancellationToken))
+            if (await resources.ReleaseAsync(jobId, JobParts.Container | JobParts.Directory, cancellationToken))
             {
                 Log.OrphanRemoved(logger, "job directory", jobId);
             }
         }
         else if (resources.HoldsData(jobId))
         {
-            if (await resources.ReleaseAsync(jobId, JobParts.Data, cancellationToken))
+            if (await resources.ReleaseAsync(jobId, JobParts.Container | JobParts.Data, cancellationToken))
             {
                 Log.OrphanRemoved(logger, "data volume", jobId);
             }

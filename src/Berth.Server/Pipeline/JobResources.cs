@@ -57,6 +57,7 @@ public sealed class JobResources(
 
     public JobPaths PathsOf(string jobId) => JobPaths.For(options.Value.JobsRoot, jobId);
 
+
     /// <summary>A fresh, empty /data of <paramref name="sizeMb"/> MiB owned by <paramref name="uid"/>.</summary>
     public Task PrepareDataAsync(string jobId, int sizeMb, int uid, CancellationToken cancellationToken) =>
         volumes.PrepareAsync(PathsOf(jobId), sizeMb, uid, cancellationToken);
@@ -103,14 +104,14 @@ public sealed class JobResources(
         {
             var paths = PathsOf(jobId);
             var released = true;
-            if (parts.HasFlag(JobParts.Container))
-            {
-                released &= await TryAsync(jobId, () => RemoveContainersAsync(jobId, cancellationToken));
-            }
-            if (parts.HasFlag(JobParts.Data) || parts.HasFlag(JobParts.Directory))
-            {
-                released &= await TryAsync(jobId, () => volumes.ReleaseAsync(paths, cancellationToken)); // lazily detached if still busy
-            }
+            var files = parts.HasFlag(JobParts.Data) || parts.HasFlag(JobParts.Directory);
+            // With Container asked for too, /data and the directory go only once no container of the job can still be
+            // using them (or write through them while they go). Callers ask for it whenever the job may have run.
+            var containersGone = !parts.HasFlag(JobParts.Container)
+                || await TryAsync(jobId, () => RemoveContainersAsync(jobId, cancellationToken));
+            released &= containersGone;
+            var dataGone = files && containersGone && await TryAsync(jobId, () => volumes.ReleaseAsync(paths, cancellationToken));
+            released &= !files || dataGone;
             if (parts.HasFlag(JobParts.BuildCgroup))
             {
                 released &= await TryAsync(jobId, () =>
@@ -135,10 +136,11 @@ public sealed class JobResources(
             if (parts.HasFlag(JobParts.Image))
             {
                 // Pruning untagged parents is safe only while no other job here may be building on one of them.
-                var othersActive = active.Count - (active.IsActive(jobId) ? 1 : 0) > 0;
+                // An API-only process (Berth:Workers=0) cannot know: another process may be building on this engine.
+                var othersActive = options.Value.Workers == 0 || active.Count - (active.IsActive(jobId) ? 1 : 0) > 0;
                 released &= await TryAsync(jobId, () => engine.RemoveImageAsync(names.ImageTag(jobId), prune: !othersActive, cancellationToken));
             }
-            if (parts.HasFlag(JobParts.Directory))
+            if (parts.HasFlag(JobParts.Directory) && dataGone)
             {
                 released &= await TryAsync(jobId, () =>
                 {

@@ -156,7 +156,7 @@ public sealed class JobRunner(
                 | (buildOptions.Value.ImageRetentionSeconds == 0 ? JobParts.Image : JobParts.None);
             await resources.ReleaseAsync(claimed.Id, before, timeout.Token);
             await store.SaveAsync(context.Job, CancellationToken.None);
-            await resources.ReleaseAsync(claimed.Id, JobParts.Data | JobParts.BuildCgroup, timeout.Token);
+            await resources.ReleaseAsync(claimed.Id, JobParts.Container | JobParts.Data | JobParts.BuildCgroup, timeout.Token);
         }
         finally
         {

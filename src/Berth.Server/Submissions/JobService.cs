@@ -108,7 +108,9 @@ public sealed class JobService(
         {
             throw new RequestRejectedException(Rejection.Conflict, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
         }
-        await resources.ReleaseAsync(id, JobParts.All, cancellationToken); // what is left fails softly: the janitor retries
+        // A job that never started has nothing on the engine or mounted: its files go without asking the engine.
+        var parts = job.Attempts == 0 && job.StartedAt is null ? JobParts.Context | JobParts.Directory : JobParts.All;
+        await resources.ReleaseAsync(id, parts, cancellationToken); // what is left fails softly: the janitor retries
         return true;
     }
 

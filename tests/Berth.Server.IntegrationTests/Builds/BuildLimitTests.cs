@@ -218,13 +218,16 @@ public sealed class BuildLimitTests(BuildLimitServer server) : IClassFixture<Bui
         var step = $"RUN echo {Guid.NewGuid():N} > /step";
         var dockerfile = Scored(step + "\n");
         var first = await Api.RunAsync(dockerfile);
-        var again = await Api.RunAsync(dockerfile);
+        var again = await Api.RunAsync(dockerfile, cache: false); // builds, on the engine's build cache
+        var reused = await Api.RunAsync(dockerfile); // does not build at all
         var bob = await new BerthApi(server.Bob).RunAsync(dockerfile);
 
-        Assert.All([first, again, bob], j => Assert.Equal(JobStatus.Succeeded, j.Status));
+        Assert.All([first, again, reused, bob], j => Assert.Equal(JobStatus.Succeeded, j.Status));
         Assert.False(StepUsedCache(await Api.LogsAsync(first.Id), step));
         Assert.True(StepUsedCache(await Api.LogsAsync(again.Id), step)); // the owner's own cache works
-        Assert.False(StepUsedCache(await new BerthApi(server.Bob).LogsAsync(bob.Id), step)); // another owner's never does
+        Assert.True(reused.CacheHit); // and so does reusing the owner's own image
+        Assert.False(bob.CacheHit); // another owner's image is never reused
+        Assert.False(StepUsedCache(await new BerthApi(server.Bob).LogsAsync(bob.Id), step)); // nor its build cache
     }
 
     private static string RunLog(string logs) =>

@@ -50,7 +50,7 @@ public sealed class ConcurrencyTests(BerthFixture fixture)
 
         Assert.Equal(JobStatus.Canceled, job.Status);
         Assert.Equal(StageStatus.Canceled, job.Stages.Single(s => s.Name == "build").Status);
-        Assert.Contains("Step 3/4 : RUN echo", await fixture.Api.LogsAsync(job.Id), StringComparison.Ordinal); // step 2 is Berth's label line
+        Assert.Contains("Step 3/5 : RUN echo", await fixture.Api.LogsAsync(job.Id), StringComparison.Ordinal); // step 2 is Berth's label line, step 5 the engine's for berth.content
         Assert.True(job.FinishedAt - job.StartedAt < TimeSpan.FromSeconds(30));
         for (var i = 0; i < 100 && (await fixture.Docker.AllContainerIdsAsync()).Except(before).Any(); i++)
         {

@@ -74,7 +74,11 @@ public sealed class HardeningProfileTests
         Assert.Equal("200000", build["cpuquota"]);
         Assert.Equal("/berth-1a2b3c4d-build/abc", build["cgroupparent"]);
         Assert.Equal("1", build["version"]); // the classic builder: the only one that honours these limits
-        Assert.Null(build.GetValueOrDefault("labels")); // a per-job label would defeat the build cache
+        using (var labels = System.Text.Json.JsonDocument.Parse(build["labels"]!))
+        {
+            // No key: the content label is set empty (never inherited from a base); a per-job label would defeat the build cache.
+            Assert.Equal("", labels.RootElement.GetProperty(EngineNames.ContentLabel).GetString());
+        }
         using var ulimits = System.Text.Json.JsonDocument.Parse(build["ulimits"]!);
         var fsize = ulimits.RootElement.EnumerateArray().Single(u => u.GetProperty("Name").GetString() == "fsize");
         Assert.Equal(1024L * 1024 * 1024, fsize.GetProperty("Hard").GetInt64()); // Build:FileSizeMb

@@ -124,7 +124,7 @@ public sealed class ImageReuseTests
                 });
             }
         }
-        return await Berth.Server.Pipeline.Stages.ImageReuse.KeyAsync(path, [("busybox:latest", "sha256:1")], "owner-key", CancellationToken.None);
+        return await Berth.Server.Pipeline.Stages.ImageReuse.KeyAsync(path, [("busybox:latest", "sha256:1")], "owner-key", "recipe", CancellationToken.None);
     }
 
     [Fact]
@@ -146,5 +146,27 @@ public sealed class ImageReuseTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(StageStatus.Running)] // still building: the size check has not passed yet
+    [InlineData(StageStatus.Failed)] // e.g. over Build:MaxImageMb; its tag may outlive the failure for a moment
+    public async Task FindAsync_ImageOfAJobWhoseBuildHasNotSucceeded_IsNotReused(StageStatus build)
+    {
+        await using var h = await RunnerHarness.CreateAsync();
+        var (key, owner) = (new string('c', 64), "alice");
+        var claimed = await h.SubmitAsync(owner: owner);
+        var image = h.Engine.AddImage(h.Names.ImageTag(claimed.Id), new Dictionary<string, string>
+        {
+            [EngineNames.ContentLabel] = key, [EngineNames.CacheLabel] = "ck", [EngineNames.InstanceLabel] = h.Names.Instance,
+        });
+        var job = await h.ClaimAsync();
+        await h.Store.SaveAsync((job with { ImageId = image.Id, Status = JobStatus.Building }).WithStage("build", build, DateTimeOffset.UnixEpoch), CancellationToken.None);
+
+        Assert.Null(await h.Reuse.FindAsync(key, "ck", owner, CancellationToken.None));
+
+        await h.Store.SaveAsync((job with { ImageId = image.Id, Status = JobStatus.Scanning }).WithStage("build", StageStatus.Succeeded, DateTimeOffset.UnixEpoch), CancellationToken.None);
+        Assert.Equal(image.Id, (await h.Reuse.FindAsync(key, "ck", owner, CancellationToken.None))?.Id);
+        Assert.Null(await h.Reuse.FindAsync(key, "ck", "bob", CancellationToken.None)); // the store says whose it is, too
     }
 }

@@ -72,7 +72,7 @@ public sealed class JobRecoveryTests
 
         var requeued = await next.GetAsync(submitted.Id);
         Assert.Equal(JobStatus.Queued, requeued.Status);
-        Assert.False(next.Volumes.Holds(next.PathsOf(submitted.Id)));
+        Assert.True(next.Volumes.Holds(next.PathsOf(submitted.Id))); // kept while its container may still run
         Assert.Single(next.Engine.Containers); // the engine could not be asked
 
         next.Engine.Down = false;

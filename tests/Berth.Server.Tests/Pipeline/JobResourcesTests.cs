@@ -36,7 +36,7 @@ public sealed class JobResourcesTests
     }
 
     [Fact]
-    public async Task ReleaseAsync_EngineDown_StillReleasesDataAndDirectoryAndReturnsFalse()
+    public async Task ReleaseAsync_EngineDown_KeepsDataAndDirectoryWhileAContainerMayStillUseThem_ThenReleasesAllOnceItIsBack()
     {
         await using var h = await RunnerHarness.CreateAsync();
         var job = await HoldingEverythingAsync(h);
@@ -44,11 +44,17 @@ public sealed class JobResourcesTests
 
         Assert.False(await h.Resources.ReleaseAsync(job.Id, JobParts.All, CancellationToken.None));
 
-        Assert.False(h.Volumes.Holds(h.PathsOf(job.Id)));
-        Assert.False(Directory.Exists(h.PathsOf(job.Id).Directory));
-        Assert.Single(h.Engine.Containers); // for the janitor, once the engine is back
+        Assert.True(h.Volumes.Holds(h.PathsOf(job.Id))); // never unmounted or deleted under a container that may still run
+        Assert.True(Directory.Exists(h.PathsOf(job.Id).Directory));
+        Assert.Single(h.Engine.Containers);
         Assert.True(h.Engine.HasImage(h.Names.ImageTag(job.Id)));
         Assert.Equal(2, h.Log.Lines.Count(l => l.StartsWith($"Warning: Job {job.Id} clean-up failed", StringComparison.Ordinal))); // container, image
+
+        h.Engine.Down = false;
+        Assert.True(await h.Resources.ReleaseAsync(job.Id, JobParts.All, CancellationToken.None));
+        Assert.False(h.Volumes.Holds(h.PathsOf(job.Id)));
+        Assert.False(Directory.Exists(h.PathsOf(job.Id).Directory));
+        Assert.Empty(h.Engine.Containers);
     }
 
     [Fact]

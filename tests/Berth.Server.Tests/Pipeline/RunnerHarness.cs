@@ -87,6 +87,8 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public EngineNames Names => _services.GetRequiredService<EngineNames>();
 
+    public Berth.Server.Pipeline.Stages.ImageReuse Reuse => _services.GetRequiredService<Berth.Server.Pipeline.Stages.ImageReuse>();
+
     public RunscContainers RunscContainers => _services.GetRequiredService<RunscContainers>();
 
     /// <summary>A fresh data root with busybox:latest on the engine; <paramref name="settings"/> are configuration keys (<c>Build:TimeoutSeconds</c>).</summary>

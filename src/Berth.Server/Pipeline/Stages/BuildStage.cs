@@ -23,7 +23,10 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
 
-    public string Name => "build";
+    /// <summary>The stage's name in the job view.</summary>
+    public const string StageName = "build";
+
+    public string Name => StageName;
 
     public JobStatus Status => JobStatus.Building;
 
@@ -39,16 +42,19 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
             return refused;
         }
         var cacheKey = identity.CacheKeyFor(context.Job.Owner);
+        var dockerfile = EngineDockerfile(await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken), document, cacheKey, healthChecked);
         string? contentKey = null;
         if (context.Job.Cache && bases is not null)
         {
-            contentKey = await ImageReuse.KeyAsync(context.Paths.BuildContext, bases, cacheKey, cancellationToken);
+            // What the engine builds (Berth's lines included) and how (every build parameter but the job's own tag and cgroup).
+            var recipe = dockerfile + "\n" + string.Join("\n", profile.ForBuild("-", null)
+                .Where(p => p.Key is not ("t" or "cgroupparent" or "labels")).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+            contentKey = await ImageReuse.KeyAsync(context.Paths.BuildContext, bases, cacheKey, recipe, cancellationToken);
             if (await ReuseAsync(context, contentKey, cacheKey, log, cancellationToken))
             {
                 return StageOutcome.Completed;
             }
         }
-        var dockerfile = EngineDockerfile(await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken), document, cacheKey, healthChecked);
         await BuildTar.WriteAsync(context.Paths.BuildContext, context.Paths.EngineBuildContext, dockerfile, cancellationToken);
 
         var tracker = new BuildProgress(log, options.MaxOutputMb * 1024L * 1024L);
@@ -160,7 +166,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
     /// </summary>
     private async Task<bool> ReuseAsync(JobContext context, string contentKey, string cacheKey, CappedLogWriter log, CancellationToken cancellationToken)
     {
-        if (await reuse.FindAsync(contentKey, cacheKey, cancellationToken) is not { } image)
+        if (await reuse.FindAsync(contentKey, cacheKey, context.Job.Owner, cancellationToken) is not { } image)
         {
             return false;
         }
