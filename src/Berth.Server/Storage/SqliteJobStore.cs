@@ -24,6 +24,15 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     /// <summary>How a stage's status reads inside the <c>stages</c> JSON column.</summary>
     private static readonly string StageSkipped = JsonSerializer.Serialize(StageStatus.Skipped, JobJson.Options).Trim('"');
 
+    /// <summary>Most finished jobs kept in memory; past it the memory starts again empty.</summary>
+    internal const int FinishedCacheSize = 10_000;
+
+    /// <summary>
+    /// Finished jobs as read: a finished job never changes in the database (saves skip it; only delete removes it, and
+    /// drops it here first), so reads of one need neither SQLite nor JSON parsing. One process owns the database.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Job> _finished = new(StringComparer.Ordinal);
+
     private readonly string _connectionString = new SqliteConnectionStringBuilder
     {
         DataSource = options.Value.DatabasePath,
@@ -114,11 +123,27 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
 
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
     {
+        if (_finished.TryGetValue(id, out var finished))
+        {
+            return finished;
+        }
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {Columns} FROM jobs WHERE id = @id";
         command.Parameters.AddWithValue("@id", id);
-        return (await ReadAllAsync(command, cancellationToken)) is [var first, ..] ? first : null;
+        if ((await ReadAllAsync(command, cancellationToken)) is not [var job, ..])
+        {
+            return null;
+        }
+        if (job.Status.IsTerminal())
+        {
+            if (_finished.Count >= FinishedCacheSize)
+            {
+                _finished.Clear();
+            }
+            _finished[id] = job;
+        }
+        return job;
     }
 
     public async Task<IReadOnlyList<Job>> ListAsync(string? owner, JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken)
@@ -208,7 +233,10 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"DELETE FROM jobs WHERE id = @id AND status IN {Terminal}";
         command.Parameters.AddWithValue("@id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        _finished.TryRemove(id, out _); // a read racing this delete may put it back: it is removed again below
+        var deleted = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        _finished.TryRemove(id, out _);
+        return deleted;
     }
 
     public async Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken)

@@ -34,10 +34,14 @@ public sealed class ImageReuseTests
         await h.RunJobAsync();
 
         var second = await h.RunJobAsync(cache: false);
+        await h.Engine.RemoveImageAsync(h.Names.ImageTag((await h.Store.ListAsync(null, null, 2, null, CancellationToken.None))[1].Id), prune: true, CancellationToken.None);
+        var third = await h.RunJobAsync();
 
         Assert.Equal(JobStatus.Succeeded, second.Status);
         Assert.False(second.CacheHit);
         Assert.Equal(2, Builds(h));
+        Assert.True(third.CacheHit); // the image built with "cache": false is reusable by later identical submissions
+        Assert.Equal(second.ImageId, third.ImageId);
     }
 
     [Fact]

@@ -486,6 +486,17 @@ public abstract class JobStoreContract : IAsyncLifetime
         Assert.Empty(await Store.ListAsync(null, null, 10, null, default));
     }
 
+    [Fact]
+    public async Task GetAsync_FinishedJobReadManyTimesThenDeleted_ReadsTheSameUntilDeletedThenNull()
+    {
+        var job = await AddAsync(JobStatus.Succeeded);
+        var first = await Store.GetAsync(job.Id, default);
+
+        Assert.Equal(Json(first), Json(await Store.GetAsync(job.Id, default))); // a store may keep finished jobs in memory
+        Assert.True(await Store.DeleteIfTerminalAsync(job.Id, default));
+        Assert.Null(await Store.GetAsync(job.Id, default)); // never after the delete
+    }
+
     // ---- active, queued, writable ----
 
     [Fact]

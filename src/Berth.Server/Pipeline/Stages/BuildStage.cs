@@ -44,13 +44,13 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
         var cacheKey = identity.CacheKeyFor(context.Job.Owner);
         var dockerfile = EngineDockerfile(await File.ReadAllTextAsync(context.Paths.Dockerfile, cancellationToken), document, cacheKey, healthChecked);
         string? contentKey = null;
-        if (context.Job.Cache && bases is not null)
+        if (bases is not null) // a job that builds with "cache": false still labels its image for later identical ones
         {
             // What the engine builds (Berth's lines included) and how (every build parameter but the job's own tag and cgroup).
             var recipe = dockerfile + "\n" + string.Join("\n", profile.ForBuild("-", null)
                 .Where(p => p.Key is not ("t" or "cgroupparent" or "labels")).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
             contentKey = await ImageReuse.KeyAsync(context.Paths.BuildContext, bases, cacheKey, recipe, cancellationToken);
-            if (await ReuseAsync(context, contentKey, cacheKey, log, cancellationToken))
+            if (context.Job.Cache && await ReuseAsync(context, contentKey, cacheKey, log, cancellationToken))
             {
                 return StageOutcome.Completed;
             }
