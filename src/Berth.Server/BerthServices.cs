@@ -11,6 +11,7 @@ using Berth.Server.Storage;
 using Berth.Server.Submissions;
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
+using Berth.Scanner;
 
 namespace Berth.Server;
 
@@ -53,7 +54,7 @@ public static class BerthServices
         services.AddSingleton<AdvisoryDatabaseProvider>();
         services.AddSingleton(sp => new LayerCache(
             Path.Combine(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DataRoot, "scan-cache"),
-            sp.GetRequiredService<IOptions<ScanOptions>>().Value.CacheMb * 1024L * 1024,
+            Units.Mebibytes(sp.GetRequiredService<IOptions<ScanOptions>>().Value.CacheMb),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ScanStage>();
         services.AddSingleton<IDataVolumes, DataVolumes>();

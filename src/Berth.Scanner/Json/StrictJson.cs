@@ -153,7 +153,7 @@ public static class StrictJson
 
     /// <summary>At most 40 characters of <paramref name="text"/> (never half a surrogate pair) as a JSON string: control characters escaped, safe in a message or a log.</summary>
     internal static string Quote(string text) =>
-        JsonSerializer.Serialize(text.Length <= 40 ? text : text[..(char.IsHighSurrogate(text[39]) ? 39 : 40)] + "…");
+        JsonSerializer.Serialize(Ellipsis.Truncate(text, 40));
 
     private static string Describe(JsonException e)
     {

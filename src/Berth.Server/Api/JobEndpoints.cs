@@ -11,6 +11,7 @@ using Berth.Server.Jobs;
 using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Berth.Scanner;
 
 namespace Berth.Server.Api;
 
@@ -70,7 +71,7 @@ public static partial class JobEndpoints
         {
             if (!JobStatusExtensions.TryParseWire(status, out var parsed))
             {
-                return TypedResults.Problem($"unknown status '{Short(status)}'; use one of {string.Join(", ", Enum.GetValues<JobStatus>().Select(s => s.ToWire()))}",
+                return TypedResults.Problem($"unknown status '{Ellipsis.Truncate(status, 64)}'; use one of {string.Join(", ", Enum.GetValues<JobStatus>().Select(s => s.ToWire()))}",
                     statusCode: 400, title: "Invalid query");
             }
             filter = parsed;
@@ -82,7 +83,7 @@ public static partial class JobEndpoints
         }
         if (after is not null && await Find(after, http, store, cancellationToken) is null)
         {
-            return TypedResults.Problem($"cursor '{Short(after)}' is not a known job id", statusCode: 400, title: "Invalid query");
+            return TypedResults.Problem($"cursor '{Ellipsis.Truncate(after, 64)}' is not a known job id", statusCode: 400, title: "Invalid query");
         }
         var caller = Caller.From(http);
         var jobs = await store.ListAsync(caller.IsAdmin ? null : caller.Owner, filter, size + 1, after, cancellationToken);
@@ -192,7 +193,6 @@ public static partial class JobEndpoints
         File.Exists(path) ? await File.ReadAllTextAsync(path, cancellationToken) : "";
 
     private static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem($"no job with id '{Short(id)}'", statusCode: 404, title: "Job not found");
+        TypedResults.Problem($"no job with id '{Ellipsis.Truncate(id, 64)}'", statusCode: 404, title: "Job not found");
 
-    private static string Short(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

@@ -4,6 +4,7 @@ using Berth.Server.Contexts;
 using Berth.Server.Errors;
 using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http.Features;
+using Berth.Scanner;
 
 namespace Berth.Server.Api;
 
@@ -54,7 +55,7 @@ internal static partial class SubmissionForm
         {
             if (archive.Length > maxContext)
             {
-                throw new RequestRejectedException(Rejection.TooLarge, $"the context archive is {archive.Length} bytes; the limit is {maxContext / (1024 * 1024)} MiB (Limits:MaxContextMb)", "context");
+                throw new RequestRejectedException(Rejection.TooLarge, $"the context archive is {archive.Length} bytes; the limit is {Units.ToMebibytes(maxContext)} MiB (Limits:MaxContextMb)", "context");
             }
             context = archive.OpenReadStream();
         }
@@ -101,7 +102,7 @@ internal static partial class SubmissionForm
         }
         foreach (var (key, count) in counts)
         {
-            var shown = SubmissionReader.Short(key);
+            var shown = Ellipsis.Truncate(key, 40);
             if (!Fields.Contains(key, StringComparer.Ordinal))
             {
                 throw new RequestRejectedException(Rejection.BadRequest,
@@ -117,13 +118,13 @@ internal static partial class SubmissionForm
     private static int? WholeNumber(IFormCollection form, string key) =>
         Raw(form, key) is not { } text ? null
         : WholeNumberGrammar().IsMatch(text) && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value
-        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a whole number such as 60, got '{SubmissionReader.Short(text)}'", FieldOf(key));
+        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a whole number such as 60, got '{Ellipsis.Truncate(text, 40)}'", FieldOf(key));
 
     private static double? Number(IFormCollection form, string key) =>
         Raw(form, key) is not { } text ? null
         : NumberGrammar().IsMatch(text) && double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
             CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value
-        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a number such as 0.5 (a point, no separators), got '{SubmissionReader.Short(text)}'", FieldOf(key));
+        : throw new RequestRejectedException(Rejection.BadRequest, $"'{key}' must be a number such as 0.5 (a point, no separators), got '{Ellipsis.Truncate(text, 40)}'", FieldOf(key));
 
     /// <summary>The field's text; null when it is absent or empty.</summary>
     private static string? Raw(IFormCollection form, string key) =>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Berth.Scanner.Json;
 using Berth.Server.Errors;
 using Berth.Server.Submissions;
+using Berth.Scanner;
 
 namespace Berth.Server.Api;
 
@@ -57,7 +58,7 @@ internal static class SubmissionJson
         {
             if (!known.Contains(property.Name, StringComparer.Ordinal))
             {
-                var name = SubmissionReader.Short(property.Name);
+                var name = Ellipsis.Truncate(property.Name, 40);
                 throw new RequestRejectedException(Rejection.BadRequest,
                     $"unknown field '{prefix}{name}'; the fields are {string.Join(", ", known.Select(k => prefix + k))} (names are case-sensitive)",
                     prefix + name);
@@ -83,7 +84,7 @@ internal static class SubmissionJson
         }
         return value.TryGetInt32(out var number)
             ? number
-            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a whole number, found {SubmissionReader.Short(value.GetRawText())}", $"limits.{key}");
+            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a whole number, found {Ellipsis.Truncate(value.GetRawText(), 40)}", $"limits.{key}");
     }
 
     private static double? Number(JsonElement limits, string key)
@@ -94,7 +95,7 @@ internal static class SubmissionJson
         }
         return value.TryGetDouble(out var number) && double.IsFinite(number)
             ? number
-            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a finite number, found {SubmissionReader.Short(value.GetRawText())}", $"limits.{key}");
+            : throw new RequestRejectedException(Rejection.BadRequest, $"'limits.{key}' must be a finite number, found {Ellipsis.Truncate(value.GetRawText(), 40)}", $"limits.{key}");
     }
 
     /// <summary>The member when it is a JSON number; null when it is absent or null; a 400 for any other kind.</summary>
@@ -112,11 +113,11 @@ internal static class SubmissionJson
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => $"the string {JsonSerializer.Serialize(SubmissionReader.Short(value.GetString()!))}",
+        JsonValueKind.String => $"the string {JsonSerializer.Serialize(Ellipsis.Truncate(value.GetString()!, 40))}",
         JsonValueKind.Array => "an array",
         JsonValueKind.Object => "an object",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Number => $"the number {SubmissionReader.Short(value.GetRawText())}",
+        JsonValueKind.Number => $"the number {Ellipsis.Truncate(value.GetRawText(), 40)}",
         _ => "null",
     };
 }

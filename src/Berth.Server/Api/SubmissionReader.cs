@@ -4,6 +4,7 @@ using Berth.Server.Contexts;
 using Berth.Server.Errors;
 using Berth.Server.Submissions;
 using Microsoft.Net.Http.Headers;
+using Berth.Scanner;
 
 namespace Berth.Server.Api;
 
@@ -16,7 +17,7 @@ public static class SubmissionReader
     /// <summary>Reads the submission; throws <see cref="RequestRejectedException"/>.</summary>
     public static async Task<JobSubmission> ReadAsync(HttpRequest request, LimitsOptions limits, CancellationToken cancellationToken)
     {
-        var maxContext = limits.MaxContextMb * 1024L * 1024L;
+        var maxContext = Units.Mebibytes(limits.MaxContextMb);
         if (request.ContentLength is { } length && length > maxContext + 4 * 1024 * 1024)
         {
             throw new RequestRejectedException(Rejection.TooLarge, $"the request body is {length} bytes; the context limit is {limits.MaxContextMb} MiB (Limits:MaxContextMb)");
@@ -88,7 +89,7 @@ public static class SubmissionReader
     private static async Task<JobSubmission> ReadJsonAsync(Stream body, CancellationToken cancellationToken)
     {
         var bytes = await ReadCappedAsync(body, MaxJsonBytes, cancellationToken)
-            ?? throw new RequestRejectedException(Rejection.TooLarge, $"the JSON body exceeds {MaxJsonBytes / (1024 * 1024)} MiB");
+            ?? throw new RequestRejectedException(Rejection.TooLarge, $"the JSON body exceeds {Units.ToMebibytes(MaxJsonBytes)} MiB");
         return SubmissionJson.Read(bytes);
     }
 
@@ -111,8 +112,4 @@ public static class SubmissionReader
             buffer.Write(chunk, 0, n);
         }
     }
-
-    /// <summary>At most 40 characters of <paramref name="value"/>, never cutting a surrogate pair in two.</summary>
-    internal static string Short(string value) =>
-        value.Length <= 40 ? value : value[..(char.IsHighSurrogate(value[39]) ? 39 : 40)] + "…";
 }

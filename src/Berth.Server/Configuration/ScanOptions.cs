@@ -85,9 +85,9 @@ public sealed class ScanOptions : IValidatableObject
     public ScanSettings Settings() => new(
         Policy(),
         new ScanLimits(
-            MaxDatabaseBytes: MaxFileMb * 1024L * 1024,
-            MaxMetadataBytes: Math.Min(MaxFileMb, 4) * 1024L * 1024,
-            MaxTotalBytes: MaxTotalMb * 1024L * 1024,
+            MaxDatabaseBytes: Units.Mebibytes(MaxFileMb),
+            MaxMetadataBytes: Units.Mebibytes(Math.Min(MaxFileMb, 4)),
+            MaxTotalBytes: Units.Mebibytes(MaxTotalMb),
             MaxEntries: MaxEntries),
         IncompleteFails,
         UncoveredReleaseFails,

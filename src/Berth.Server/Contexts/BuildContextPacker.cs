@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using Berth.Scanner.Layers;
 using Berth.Server.Errors;
+using Berth.Scanner;
 
 namespace Berth.Server.Contexts;
 
@@ -126,7 +127,7 @@ public static class BuildContextPacker
         }
         if (raw.StartsWith('/'))
         {
-            throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(raw)}' has an absolute path");
+            throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Ellipsis.Truncate(raw, 120)}' has an absolute path");
         }
         var parts = new List<string>();
         foreach (var part in raw.Split('/', StringSplitOptions.RemoveEmptyEntries))
@@ -137,7 +138,7 @@ public static class BuildContextPacker
             }
             if (part == "..")
             {
-                throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(raw)}' contains '..'");
+                throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Ellipsis.Truncate(raw, 120)}' contains '..'");
             }
             parts.Add(part);
         }
@@ -153,17 +154,17 @@ public static class BuildContextPacker
             case TarEntryType.SymbolicLink:
                 if (!StaysInside(name, entry.LinkName, relativeToEntryDirectory: true))
                 {
-                    throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(name)}' is a link pointing outside the context ('{Shown(entry.LinkName)}')");
+                    throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Ellipsis.Truncate(name, 120)}' is a link pointing outside the context ('{Ellipsis.Truncate(entry.LinkName, 120)}')");
                 }
                 return;
             case TarEntryType.HardLink:
                 if (!StaysInside(name, entry.LinkName, relativeToEntryDirectory: false))
                 {
-                    throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(name)}' is a hard link pointing outside the context ('{Shown(entry.LinkName)}')");
+                    throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Ellipsis.Truncate(name, 120)}' is a hard link pointing outside the context ('{Ellipsis.Truncate(entry.LinkName, 120)}')");
                 }
                 return;
             default:
-                throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Shown(name)}' is a {entry.EntryType} entry; only files, directories and links inside the context are allowed");
+                throw new RequestRejectedException(Rejection.Unprocessable, $"context entry '{Ellipsis.Truncate(name, 120)}' is a {entry.EntryType} entry; only files, directories and links inside the context are allowed");
         }
     }
 
@@ -223,7 +224,6 @@ public static class BuildContextPacker
         return copy;
     }
 
-    private static string Shown(string value) => value.Length <= 120 ? value : value[..120] + "…";
 
     /// <summary>Counts the bytes read through it (the compressed size of a gzipped context).</summary>
     private sealed class CountingStream(Stream inner) : ReadOnlyStream

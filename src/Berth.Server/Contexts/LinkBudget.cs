@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Globalization;
 using Berth.Server.Errors;
+using Berth.Scanner;
 
 namespace Berth.Server.Contexts;
 
@@ -43,7 +44,7 @@ internal sealed class LinkBudget
             if (bytes + linked > maxBytes)
             {
                 throw new RequestRejectedException(Rejection.TooLarge, string.Create(CultureInfo.InvariantCulture,
-                    $"the context's {_links.Count} links stand for more than {maxBytes / (1024 * 1024)} MiB of content (Limits:MaxContextMb): COPY and ADD would write each link's target in full"));
+                    $"the context's {_links.Count} links stand for more than {Units.ToMebibytes(maxBytes)} MiB of content (Limits:MaxContextMb): COPY and ADD would write each link's target in full"));
             }
         }
     }

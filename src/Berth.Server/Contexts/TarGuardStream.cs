@@ -1,5 +1,6 @@
 using Berth.Scanner.Layers;
 using Berth.Server.Errors;
+using Berth.Scanner;
 
 namespace Berth.Server.Contexts;
 
@@ -175,7 +176,7 @@ internal sealed class TarGuardStream(Stream inner, long maxBytes, int maxEntries
     }
 
     private RequestRejectedException OverBudget() =>
-        new(Rejection.TooLarge, $"the unpacked context exceeds {maxBytes / (1024 * 1024)} MiB (Limits:MaxContextMb)");
+        new(Rejection.TooLarge, $"the unpacked context exceeds {Units.ToMebibytes(maxBytes)} MiB (Limits:MaxContextMb)");
 
     private static RequestRejectedException Unreadable(string why) =>
         new(Rejection.BadRequest, $"the context is not a readable .tar or .tar.gz archive: {why}");

@@ -2,6 +2,7 @@ using System.Globalization;
 using Berth.Server.Configuration;
 using Berth.Server.Jobs;
 using Docker.DotNet.Models;
+using Berth.Scanner;
 
 namespace Berth.Server.Docker;
 
@@ -30,8 +31,8 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     /// </summary>
     public CreateContainerParameters ForRun(string jobId, int uid, string image, JobLimits jobLimits, string hostDataDirectory, IEnumerable<string> imageVolumes)
     {
-        var memory = jobLimits.MemoryMb * 1024L * 1024L;
-        var fileSize = limits.FileSizeMb * 1024L * 1024L;
+        var memory = Units.Mebibytes(jobLimits.MemoryMb);
+        var fileSize = Units.Mebibytes(limits.FileSizeMb);
         var tmpfs = string.Create(CultureInfo.InvariantCulture, $"rw,nosuid,nodev,noexec,size={limits.TmpMb}m");
         var mounts = new Dictionary<string, string> { ["/tmp"] = tmpfs };
         foreach (var volume in imageVolumes.Select(v => v.TrimEnd('/')).Where(v => v.StartsWith('/') && v != DataMountPath && !v.StartsWith(DataMountPath + "/", StringComparison.Ordinal)))
@@ -102,7 +103,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     /// <param name="contentKey">Labels the built image (<see cref="EngineNames.ContentLabel"/>) so an identical submission can reuse it; empty when none.</param>
     public IReadOnlyDictionary<string, string?> ForBuild(string jobId, string? cgroupParent, string? contentKey = null)
     {
-        var memory = build.MemoryMb * 1024L * 1024L;
+        var memory = Units.Mebibytes(build.MemoryMb);
         return new Dictionary<string, string?>
         {
             ["t"] = names.ImageTag(jobId),
@@ -125,7 +126,7 @@ public sealed class HardeningProfile(SandboxOptions sandbox, LimitsOptions limit
     /// <summary>Per-file size (<c>Build:FileSizeMb</c>), open files and no core dumps for every RUN step.</summary>
     private string BuildUlimits()
     {
-        var fileSize = build.FileSizeMb * 1024L * 1024L;
+        var fileSize = Units.Mebibytes(build.FileSizeMb);
         return System.Text.Json.JsonSerializer.Serialize(new[]
         {
             new Ulimit { Name = "fsize", Soft = fileSize, Hard = fileSize },

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles;
 
@@ -121,14 +122,14 @@ public sealed partial class AllowedImages
         var m = ReferenceRegex().Match(reference);
         if (!m.Success)
         {
-            return $"'{DockerfileParser.Truncate(reference, 80)}' is not a valid image reference (name[:tag][@sha256:digest], repository in lower case)";
+            return $"'{Ellipsis.Truncate(reference, 80)}' is not a valid image reference (name[:tag][@sha256:digest], repository in lower case)";
         }
         name = m.Groups["name"].Value;
         tag = m.Groups["tag"].Success ? m.Groups["tag"].Value : null;
         digest = m.Groups["digest"].Success ? m.Groups["digest"].Value : null;
         if (name.Length > 255)
         {
-            return $"the image name in '{DockerfileParser.Truncate(reference, 80)}' is longer than 255 characters";
+            return $"the image name in '{Ellipsis.Truncate(reference, 80)}' is longer than 255 characters";
         }
         if (digest is not null && !Sha256Regex().IsMatch(digest))
         {

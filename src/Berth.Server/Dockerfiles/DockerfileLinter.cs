@@ -1,4 +1,5 @@
 using Berth.Server.Dockerfiles.Rules;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles;
 
@@ -60,7 +61,7 @@ public static class DockerfileLinter
         var findings = new List<LintFinding>();
         for (var n = 0; n < triggers.Count; n++)
         {
-            var where = $"ONBUILD trigger {n + 1} of base image '{image}' ('{DockerfileParser.Truncate(triggers[n], 80)}')";
+            var where = $"ONBUILD trigger {n + 1} of base image '{image}' ('{Ellipsis.Truncate(triggers[n], 80)}')";
             var document = DockerfileParser.Parse(triggers[n]);
             if (document.Directives.Count > 0 || (document.Errors.Count == 0 && document.Instructions.Count != 1))
             {

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles;
 
@@ -157,7 +158,7 @@ public static partial class DockerfileParser
                 }
                 else
                 {
-                    Error(line, $"invalid escape directive '{DockerfileParser.Truncate(value, 20)}': it must be \\ or `");
+                    Error(line, $"invalid escape directive '{Ellipsis.Truncate(value, 20)}': it must be \\ or `");
                 }
             }
         }
@@ -171,7 +172,7 @@ public static partial class DockerfileParser
             var m = DirectiveRegex().Match(token);
             if (m.Success && KnownDirectives.Contains(m.Groups[1].Value.ToLowerInvariant()))
             {
-                Error(line, $"'{DockerfileParser.Truncate(token, 40)}' looks like a parser directive but is only a comment here: directives must come first, before any other comment, blank line or instruction");
+                Error(line, $"'{Ellipsis.Truncate(token, 40)}' looks like a parser directive but is only a comment here: directives must come first, before any other comment, blank line or instruction");
             }
         }
 
@@ -230,5 +231,4 @@ public static partial class DockerfileParser
         }
     }
 
-    internal static string Truncate(string value, int max) => value.Length <= max ? value : value[..max] + "…";
 }

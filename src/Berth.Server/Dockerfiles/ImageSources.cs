@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles;
 
@@ -81,7 +82,7 @@ public static partial class ImageSources
         var stageName = words.Count == 3 ? words[2].ToLowerInvariant() : null;
         if (stageName is not null && !StageNameRegex().IsMatch(stageName))
         {
-            return (Invalid($"'{DockerfileParser.Truncate(words[2], 40)}' is not a valid stage name: use a letter, then letters, digits, '-', '_' or '.'"), null);
+            return (Invalid($"'{Ellipsis.Truncate(words[2], 40)}' is not a valid stage name: use a letter, then letters, digits, '-', '_' or '.'"), null);
         }
         if (stageName is not null && earlier.Contains(stageName))
         {
@@ -139,7 +140,7 @@ public static partial class ImageSources
         image = "";
         if (!IsPlain(written, allowDollar: true))
         {
-            return $"FROM '{DockerfileParser.Truncate(written, 80)}' uses quotes, escapes or unusual characters; write the image name plainly";
+            return $"FROM '{Ellipsis.Truncate(written, 80)}' uses quotes, escapes or unusual characters; write the image name plainly";
         }
         var result = new StringBuilder();
         for (var i = 0; i < written.Length; i++)
@@ -154,7 +155,7 @@ public static partial class ImageSources
             var end = (braced ? i + 2 : i + 1) + name.Length;
             if (name.Length == 0 || (braced && (end >= written.Length || written[end] != '}')))
             {
-                return $"FROM '{DockerfileParser.Truncate(written, 80)}': only $NAME and ${{NAME}} are allowed (no ${{NAME:-default}}, ${{NAME:+x}}, ${{NAME-x}}, ${{NAME#x}} or other forms)";
+                return $"FROM '{Ellipsis.Truncate(written, 80)}': only $NAME and ${{NAME}} are allowed (no ${{NAME:-default}}, ${{NAME:+x}}, ${{NAME-x}}, ${{NAME#x}} or other forms)";
             }
             if (!globalArgs.TryGetValue(name, out var value))
             {
@@ -166,7 +167,7 @@ public static partial class ImageSources
             }
             if (!IsPlain(value, allowDollar: false))
             {
-                return $"FROM uses ${name}, whose default '{DockerfileParser.Truncate(value, 80)}' is not a plain value (no quotes, escapes, $ or spaces)";
+                return $"FROM uses ${name}, whose default '{Ellipsis.Truncate(value, 80)}' is not a plain value (no quotes, escapes, $ or spaces)";
             }
             result.Append(value);
             i = braced ? end : end - 1;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles;
 
@@ -25,7 +26,7 @@ internal static class InstructionParser
         var keyword = word.All(char.IsAsciiLetter) ? word.ToUpperInvariant() : "";
         if (!Keywords.Contains(keyword))
         {
-            error = $"unknown instruction '{DockerfileParser.Truncate(word, 40)}'";
+            error = $"unknown instruction '{Ellipsis.Truncate(word, 40)}'";
             return null;
         }
 

@@ -26,7 +26,7 @@ public interface IJobStore
     /// <summary>Deletes a terminal job. Returns false when the job is not terminal.</summary>
     Task<bool> DeleteIfTerminalAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Jobs in an active state (linting, building, running).</summary>
+    /// <summary>Jobs in an active state (linting, building, scanning, running), oldest first.</summary>
     Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken);
 
     Task<int> CountQueuedAsync(CancellationToken cancellationToken);

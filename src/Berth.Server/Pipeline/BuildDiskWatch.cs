@@ -1,5 +1,6 @@
 using System.IO.Enumeration;
 using Berth.Server.Docker;
+using Berth.Scanner;
 
 namespace Berth.Server.Pipeline;
 
@@ -44,7 +45,7 @@ public sealed class BuildDiskWatch(IContainerEngine engine, BuildCgroups cgroups
         var lost = start.FreeBytes > free ? start.FreeBytes - free : 0;
         if (lost > (ulong)capBytes * 2)
         {
-            return $"the engine's disk lost {lost / (1024 * 1024)} MiB during the build, more than twice the {capBytes / (1024 * 1024)} MiB the builds running here may write (Build:MaxImageMb)";
+            return $"the engine's disk lost {lost / (ulong)Units.MiB} MiB during the build, more than twice the {Units.ToMebibytes(capBytes)} MiB the builds running here may write (Build:MaxImageMb)";
         }
         var files = start.FreeInodes > inodes ? start.FreeInodes - inodes : 0;
         return files > MaxNewFiles ? $"the build created more than {MaxNewFiles} files on the engine's disk" : null;

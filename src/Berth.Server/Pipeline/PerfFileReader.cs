@@ -3,6 +3,7 @@ using System.Text.Json;
 using Berth.Scanner.Json;
 using Berth.Server.Jobs;
 using Microsoft.Win32.SafeHandles;
+using Berth.Scanner;
 
 namespace Berth.Server.Pipeline;
 
@@ -55,7 +56,7 @@ public static partial class PerfFileReader
             }
             if (!perf.TryGetDouble(out var value) || !double.IsFinite(value))
             {
-                throw Invalid($"\"perf\" is not a finite number ({Shorten(perf.GetRawText())})");
+                throw Invalid($"\"perf\" is not a finite number ({Ellipsis.Truncate(perf.GetRawText(), 40)})");
             }
             return value;
         }
@@ -126,7 +127,6 @@ public static partial class PerfFileReader
         _ => "special file",
     };
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     private static partial class Native
     {

@@ -7,6 +7,7 @@ using Berth.Server.Jobs;
 using Berth.Server.Logging;
 using Berth.Server.Pipeline;
 using Microsoft.Extensions.Options;
+using Berth.Scanner;
 
 namespace Berth.Server.Submissions;
 
@@ -51,7 +52,7 @@ public sealed class JobService(
             {
                 var limitsValue = limitsOptions.Value;
                 dockerfile = await BuildContextPacker.PackAsync(submission.Dockerfile, submission.Context, tar,
-                    limitsValue.MaxContextMb * 1024L * 1024L, limitsValue.MaxContextFiles, limitsValue.MaxCompressionRatio, cancellationToken);
+                    Units.Mebibytes(limitsValue.MaxContextMb), limitsValue.MaxContextFiles, limitsValue.MaxCompressionRatio, cancellationToken);
             }
             JobSubmission.CheckDockerfile(dockerfile);
             await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);

@@ -18,7 +18,7 @@ public sealed class HttpPipelineTests
 
     private static readonly AuthOptions WithKeys = new() { Keys = [new() { Owner = "ops", Role = "admin", Sha256 = new string('a', 64) }] };
 
-    private sealed class Server(WebApplication app) : IAsyncDisposable
+    private sealed class Server(WebApplication app, string contentRoot) : IAsyncDisposable
     {
         private HttpClient? _client;
 
@@ -45,21 +45,19 @@ public sealed class HttpPipelineTests
         {
             _client?.Dispose();
             await app.DisposeAsync();
+            Directory.Delete(contentRoot, recursive: true);
         }
     }
 
     private static async Task<Server> StartAsync(AuthOptions auth, string environment = "Production")
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = environment,
-            ContentRootPath = Directory.CreateTempSubdirectory("berth-http-").FullName,
-        });
+        var contentRoot = Directory.CreateTempSubdirectory("berth-http-").FullName;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment, ContentRootPath = contentRoot });
         builder.Logging.ClearProviders();
         builder.Services.AddProblemDetails();
         var app = builder.Build();
         app.Urls.Add("http://127.0.0.1:0");
-        var server = new Server(app);
+        var server = new Server(app, contentRoot);
         app.UseBerthFrontDoor(auth);
         app.MapGet("/boom", string () => throw new InvalidOperationException($"cannot open {Secret}"));
         app.MapGet("/logs", () => Results.Text("<script>alert(1)</script>", "text/plain; charset=utf-8"));

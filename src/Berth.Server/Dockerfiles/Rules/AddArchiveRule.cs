@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>
@@ -34,7 +35,7 @@ public sealed class AddArchiveRule : ILintRule
 
     private static string? Problem(string source, HashSet<string> archives)
     {
-        var shown = DockerfileParser.Truncate(source, 80);
+        var shown = Ellipsis.Truncate(source, 80);
         if (source.IndexOfAny(['$', '\'', '"', '\\', '`']) >= 0)
         {
             return $"ADD {shown}: the source uses variables, quotes or escapes, so Berth cannot tell whether it is an archive the engine would extract; write it plainly or use COPY";

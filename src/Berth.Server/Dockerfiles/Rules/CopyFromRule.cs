@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>
@@ -16,9 +17,9 @@ public sealed class CopyFromRule : ILintRule
 
     private static string? Problem(LintContext context, ImageSource source) => source.Kind switch
     {
-        ImageSourceKind.Invalid => $"COPY --from={DockerfileParser.Truncate(source.Written, 80)}: {source.Problem}",
+        ImageSourceKind.Invalid => $"COPY --from={Ellipsis.Truncate(source.Written, 80)}: {source.Problem}",
         ImageSourceKind.Image when !context.Allowed.Allows(source.Reference!) =>
-            $"COPY --from={DockerfileParser.Truncate(source.Written, 80)} is neither an earlier stage nor an allowed image ({source.Reference}). {FromImageRule.Allowed(context.Allowed)}",
+            $"COPY --from={Ellipsis.Truncate(source.Written, 80)} is neither an earlier stage nor an allowed image ({source.Reference}). {FromImageRule.Allowed(context.Allowed)}",
         _ => null,
     };
 }

@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>
@@ -20,12 +21,12 @@ public sealed class FromImageRule : ILintRule
         _ when context.IsTrigger => "FROM cannot be an ONBUILD trigger",
         ImageSourceKind.Invalid => source.Problem,
         ImageSourceKind.Image when !context.Allowed.Allows(source.Reference!) =>
-            $"FROM image '{DockerfileParser.Truncate(source.Written, 80)}' ({source.Reference}) is not allowed. {Allowed(context.Allowed)}",
+            $"FROM image '{Ellipsis.Truncate(source.Written, 80)}' ({source.Reference}) is not allowed. {Allowed(context.Allowed)}",
         _ => null,
     };
 
     /// <summary>The sentence naming the setting and its images.</summary>
     internal static string Allowed(AllowedImages allowed) =>
         $"Berth builds only from scratch, earlier stages and the images in {AllowedImages.Setting}: " +
-        DockerfileParser.Truncate(string.Join(", ", allowed.References.Order(StringComparer.Ordinal)), 400);
+        Ellipsis.Truncate(string.Join(", ", allowed.References.Order(StringComparer.Ordinal)), 400);
 }

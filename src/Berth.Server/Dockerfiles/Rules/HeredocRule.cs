@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles.Rules;
 
@@ -24,7 +25,7 @@ public sealed partial class HeredocRule : ILintRule
             if (word is not null)
             {
                 yield return new LintFinding(Id, instruction.Line, LintSeverity.Error,
-                    $"'{DockerfileParser.Truncate(word, 40)}': here-documents need BuildKit; Berth's classic builder would run the body lines as instructions. Use RUN with one command per line, or COPY a script");
+                    $"'{Ellipsis.Truncate(word, 40)}': here-documents need BuildKit; Berth's classic builder would run the body lines as instructions. Use RUN with one command per line, or COPY a script");
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Berth.Scanner;
 
 namespace Berth.Server.Dockerfiles.Rules;
 
@@ -27,8 +28,8 @@ public sealed partial class RemoteSourceRule : ILintRule
             foreach (var source in LintContext.Sources(instruction).Where(IsRemote))
             {
                 yield return Error(instruction, instruction.Keyword == "ADD"
-                    ? $"ADD {DockerfileParser.Truncate(source, 80)}: the engine would download it itself, outside the build's network and limits; Berth refuses it: put the file in the build context and COPY it"
-                    : $"COPY {DockerfileParser.Truncate(source, 80)}: COPY cannot fetch URLs; put the file in the build context");
+                    ? $"ADD {Ellipsis.Truncate(source, 80)}: the engine would download it itself, outside the build's network and limits; Berth refuses it: put the file in the build context and COPY it"
+                    : $"COPY {Ellipsis.Truncate(source, 80)}: COPY cannot fetch URLs; put the file in the build context");
             }
         }
     }

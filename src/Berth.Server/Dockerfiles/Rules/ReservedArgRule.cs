@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>Error: an ARG named <c>BERTH_…</c> (any case): the prefix is reserved for Berth.</summary>
@@ -12,5 +13,5 @@ public sealed class ReservedArgRule : ILintRule
         from word in DockerfileWords.ParseWords(instruction.Arguments, context.Document.Escape)
         let name = word.Split('=')[0]
         where name.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
-        select new LintFinding(Id, instruction.Line, LintSeverity.Error, $"ARG {DockerfileParser.Truncate(name, 60)}: names starting with {Prefix} are reserved for Berth");
+        select new LintFinding(Id, instruction.Line, LintSeverity.Error, $"ARG {Ellipsis.Truncate(name, 60)}: names starting with {Prefix} are reserved for Berth");
 }

@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>
@@ -19,5 +20,5 @@ public sealed class ReservedLabelRule : ILintRule
         where key.Contains('$', StringComparison.Ordinal) || key.Contains(context.Document.Escape)
               || plain.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
         select new LintFinding(Id, instruction.Line, LintSeverity.Error,
-            $"LABEL {DockerfileParser.Truncate(key, 60)}: label keys must be plain text and not start with '{Prefix}' (Berth's own labels)");
+            $"LABEL {Ellipsis.Truncate(key, 60)}: label keys must be plain text and not start with '{Prefix}' (Berth's own labels)");
 }

@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>Error: <c># syntax=</c> names a BuildKit frontend image, which the engine would fetch.</summary>
@@ -10,7 +11,7 @@ public sealed class SyntaxDirectiveRule : ILintRule
         if (context.Document.Directives.TryGetValue("syntax", out var frontend))
         {
             yield return new LintFinding(Id, 1, LintSeverity.Error,
-                $"'# syntax={DockerfileParser.Truncate(frontend, 80)}' selects a frontend image to download; Berth builds with the engine's classic builder and refuses it: remove the line");
+                $"'# syntax={Ellipsis.Truncate(frontend, 80)}' selects a frontend image to download; Berth builds with the engine's classic builder and refuses it: remove the line");
         }
     }
 }

@@ -1,3 +1,4 @@
+using Berth.Scanner;
 namespace Berth.Server.Dockerfiles.Rules;
 
 /// <summary>
@@ -33,7 +34,7 @@ public sealed class UnsupportedFlagRule : ILintRule
                 }
                 if (!supported.Contains(flag.Name, StringComparer.Ordinal))
                 {
-                    yield return Error(instruction, $"{instruction.Keyword} flag --{DockerfileParser.Truncate(flag.Name, 40)} is not supported by Berth's builder{Hint(instruction.Keyword)}");
+                    yield return Error(instruction, $"{instruction.Keyword} flag --{Ellipsis.Truncate(flag.Name, 40)} is not supported by Berth's builder{Hint(instruction.Keyword)}");
                 }
                 else if (!seen.Add(flag.Name))
                 {

@@ -57,7 +57,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
         }
         await BuildTar.WriteAsync(context.Paths.BuildContext, context.Paths.EngineBuildContext, dockerfile, cancellationToken);
 
-        var tracker = new BuildProgress(log, options.MaxOutputMb * 1024L * 1024L);
+        var tracker = new BuildProgress(log, Units.Mebibytes(options.MaxOutputMb));
         var (cgroupParent, problem) = resources.CreateBuildCgroup(context.Job.Id);
         if (problem is not null)
         {
@@ -89,7 +89,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
         catch (EngineBuildException e)
         {
             log.Write($"\n[berth] the engine refused the build: {e.Message}\n");
-            return StageOutcome.Failed(FailureReasons.BuildFailed, $"the engine refused the build: {Text.Truncate(e.Message.Trim(), 500)}");
+            return StageOutcome.Failed(FailureReasons.BuildFailed, $"the engine refused the build: {Ellipsis.Truncate(e.Message.Trim(), 500)}");
         }
         finally
         {
@@ -106,7 +106,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
 
         if (tracker.Error is { } error)
         {
-            return StageOutcome.Failed(FailureReasons.BuildFailed, $"build failed{tracker.AtStep}: {Text.Truncate(error.Trim(), 500)}");
+            return StageOutcome.Failed(FailureReasons.BuildFailed, $"build failed{tracker.AtStep}: {Ellipsis.Truncate(error.Trim(), 500)}");
         }
         var added = await disk.MeasureAsync(context.Job.Id, cacheLabel, started, cancellationToken);
         if (added > Units.Mebibytes(options.MaxImageMb))
@@ -249,7 +249,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
     /// <summary>Measures the build's disk use every second; over the cap it stops the build.</summary>
     private async Task WatchDiskAsync(string jobId, string cacheLabel, DateTimeOffset since, BuildProgress tracker, CancellationTokenSource limit, CancellationToken cancellationToken)
     {
-        var cap = buildOptions.Value.MaxImageMb * 1024L * 1024L;
+        var cap = Units.Mebibytes(buildOptions.Value.MaxImageMb);
         try
         {
             var start = await disk.MarkAsync(cancellationToken);
@@ -277,7 +277,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
     }
 
     private string DiskProblem(long added) => string.Create(CultureInfo.InvariantCulture,
-        $"the build wrote {added / (1024 * 1024)} MiB, more than its {buildOptions.Value.MaxImageMb} MiB limit (Build:MaxImageMb)");
+        $"the build wrote {Units.ToMebibytes(added)} MiB, more than its {buildOptions.Value.MaxImageMb} MiB limit (Build:MaxImageMb)");
 
     /// <summary>Writes the build's progress to its log, remembers the step and the first error, and caps the output.</summary>
     private sealed class BuildProgress(CappedLogWriter log, long maxOutput)
@@ -333,7 +333,7 @@ public sealed class BuildStage(IContainerEngine engine, JobResources resources, 
             if (_output > maxOutput && LimitProblem is null)
             {
                 LimitProblem = string.Create(CultureInfo.InvariantCulture,
-                    $"the build printed more than {maxOutput / (1024 * 1024)} MiB of output (Build:MaxOutputMb)");
+                    $"the build printed more than {Units.ToMebibytes(maxOutput)} MiB of output (Build:MaxOutputMb)");
                 OverLimit?.Invoke();
             }
         }

@@ -1,7 +1,7 @@
 namespace Berth.Scanner;
 
 /// <summary>The one way Berth shortens text it shows: at most <c>max</c> characters and an ellipsis, never half a surrogate pair.</summary>
-public static class Text
+public static class Ellipsis
 {
     public static string Truncate(string value, int max)
     {
