@@ -54,6 +54,30 @@ public sealed class SubmissionFormTests
     }
 
     [Theory]
+    [InlineData("true", true)]
+    [InlineData("false", false)]
+    [InlineData("", true)] // empty counts as absent
+    public async Task ReadAsync_Cache_IsTrueOrFalse(string text, bool expected) =>
+        Assert.Equal(expected, (await ReadFieldsAsync(("cache", text))).Cache);
+
+    [Theory]
+    [InlineData("TRUE")]
+    [InlineData("1")]
+    [InlineData("yes")]
+    public async Task ReadAsync_CacheNotExactlyTrueOrFalse_Is400NamingIt(string text)
+    {
+        var e = await RefusedAsync(() => ReadFieldsAsync(("cache", text)));
+        Assert.Equal("cache", e.Field);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CacheAsAFile_Is400NamingIt()
+    {
+        var e = await RefusedAsync(() => ReadAsync(("dockerfile", Dockerfile, false), ("cache", "false", true)));
+        Assert.Equal("cache", e.Field);
+    }
+
+    [Theory]
     [InlineData("1.5", 1.5)]
     [InlineData("2", 2.0)]
     [InlineData("5e-1", 0.5)]
