@@ -24,6 +24,8 @@ if [ "$mode" = "--test" ]; then
   [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs+=(libc6-dev)
   # The Go build-info tests build small Go programs (offline, vendored) with Debian's Go.
   command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
+  # The PostgreSQL store and fleet tests start throwaway clusters of their own (never the system one).
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]} from Debian"

@@ -20,6 +20,9 @@ public static class FailureReasons
     public const string Interrupted = "interrupted";
     public const string EngineError = "engine_error";
     public const string InternalError = "internal_error";
+
+    /// <summary>The agent running the job stopped answering (died, or was cut off) on every attempt (<c>Fleet:MaxAttempts</c>).</summary>
+    public const string WorkerLost = "worker_lost";
 }
 
 /// <summary>Why a job failed: a stable <see cref="Reason"/> and a message a user can act on.</summary>

@@ -61,7 +61,8 @@ public enum StageStatus
 
 /// <summary>
 /// A job as stored. Changed only through <c>with</c> and saved whole by the store. <see cref="Cache"/>: the submitter
-/// allows reusing the image of an identical earlier submission; <see cref="CacheHit"/>: this attempt did.
+/// allows reusing the image of an identical earlier submission; <see cref="CacheHit"/>: this attempt did. <see cref="Agent"/>: the
+/// agent that ran the current or last attempt (null for the in-process workers of a SQLite Berth).
 /// </summary>
 public sealed record Job(
     string Id,
@@ -83,7 +84,8 @@ public sealed record Job(
     ScanSummary? Scan = null,
     string Owner = Job.LocalOwner,
     bool Cache = true,
-    bool CacheHit = false)
+    bool CacheHit = false,
+    string? Agent = null)
 {
     /// <summary>The owner of jobs submitted while no keys are configured (loopback-only mode).</summary>
     public const string LocalOwner = "local";
