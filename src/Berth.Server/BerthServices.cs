@@ -29,10 +29,9 @@ public static class BerthServices
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddAuthentication(ApiKeyAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorization();
-        services.AddSubmitRateLimit();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IJobStore, SqliteJobStore>();
+        services.AddBerthStore();
         services.AddSingleton<EngineBuildClient>();
         services.AddSingleton<IContainerEngine>(sp => new DockerEngine(
             new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build(),

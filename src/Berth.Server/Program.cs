@@ -10,6 +10,7 @@ using Scalar.AspNetCore;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddBerth();
 builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<StoreUnavailable>();
 builder.Services.AddOpenApi();
 builder.Services.ConfigureHttpJsonOptions(o => JobJson.Configure(o.SerializerOptions));
 builder.WebHost.ConfigureKestrel((context, k) =>
@@ -29,7 +30,6 @@ Directory.CreateDirectory(berth.JobsRoot);
 app.UseBerthFrontDoor(auth);
 app.UseAuthentication();
 app.UseAuthorization();
-app.UseRateLimiter();
 app.MapOpenApi();
 app.MapScalarApiReference("/docs");
 app.MapHealthEndpoints();

@@ -33,8 +33,7 @@ public static partial class JobEndpoints
             .WithDescription("Three forms: a text/plain body holding the Dockerfile; application/json " +
                 "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\", \"dataMb\"}}; or multipart/form-data " +
                 "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb', 'cpus' and 'dataMb'.")
-            .DisableAntiforgery()
-            .RequireRateLimiting(SubmitRateLimit.Policy);
+            .DisableAntiforgery();
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
         jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text");
@@ -50,6 +49,7 @@ public static partial class JobEndpoints
     {
         try
         {
+            await service.CheckRateAsync(Caller.From(http), cancellationToken);
             var submission = await SubmissionReader.ReadAsync(http.Request, limits.Value, cancellationToken);
             var job = await service.SubmitAsync(submission, Caller.From(http), CorrelationId.Of(http), cancellationToken);
             return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobView.From(job));
@@ -92,21 +92,20 @@ public static partial class JobEndpoints
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Logs(
-        string id, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext http, IJobStore store, IJobFiles files, CancellationToken cancellationToken)
     {
         if (await Find(id, http, store, cancellationToken) is null)
         {
             return NotFound(id);
         }
-        var paths = JobPaths.For(options.Value.JobsRoot, id);
         var text = new StringBuilder();
-        text.Append("==> build log <==\n").Append(await ReadLogAsync(paths.BuildLog, cancellationToken));
-        text.Append("\n==> run log <==\n").Append(await ReadLogAsync(paths.RunLog, cancellationToken));
+        text.Append("==> build log <==\n").Append(await ReadTextAsync(files, id, JobFile.BuildLog, cancellationToken));
+        text.Append("\n==> run log <==\n").Append(await ReadTextAsync(files, id, JobFile.RunLog, cancellationToken));
         return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
     }
 
     internal static async Task<Results<Ok<JsonObject>, ContentHttpResult, ProblemHttpResult>> Report(
-        string id, string? format, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        string id, string? format, HttpContext http, IJobStore store, IJobFiles files, CancellationToken cancellationToken)
     {
         if (format is not (null or "json" or "sarif" or "cyclonedx"))
         {
@@ -116,19 +115,19 @@ public static partial class JobEndpoints
         {
             return NotFound(id);
         }
-        var paths = JobPaths.For(options.Value.JobsRoot, id);
+        var scanReport = await ReadTextAsync(files, id, JobFile.ScanReport, cancellationToken);
         if (format is "sarif" or "cyclonedx")
         {
-            if (!File.Exists(paths.ScanReport) || !File.Exists(paths.Sbom))
+            var sbom = format == "cyclonedx" ? await ReadTextAsync(files, id, JobFile.Sbom, cancellationToken) : null;
+            if (scanReport is null || (format == "cyclonedx" && sbom is null))
             {
-                var why = job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
-                return TypedResults.Problem($"job {id} has no scan report: {why}", statusCode: 404, title: "No scan report");
+                return TypedResults.Problem($"job {id} has no scan report: {NotScanned(job)}", statusCode: 404, title: "No scan report");
             }
-            if (format == "cyclonedx")
+            if (sbom is not null)
             {
-                return TypedResults.Text(await File.ReadAllTextAsync(paths.Sbom, cancellationToken), "application/vnd.cyclonedx+json; version=1.5");
+                return TypedResults.Text(sbom, "application/vnd.cyclonedx+json; version=1.5");
             }
-            var scan = JsonSerializer.Deserialize<ScanReport>(await File.ReadAllTextAsync(paths.ScanReport, cancellationToken), JobJson.Options)!;
+            var scan = JsonSerializer.Deserialize<ScanReport>(scanReport, JobJson.Options)!;
             return TypedResults.Text(Sarif.ToJson(scan), "application/sarif+json");
         }
         var report = new JsonObject
@@ -136,26 +135,25 @@ public static partial class JobEndpoints
             ["jobId"] = job.Id,
             ["status"] = job.Status.ToWire(),
             ["lint"] = JsonSerializer.SerializeToNode(job.Lint, JobJson.Options),
-            ["scan"] = File.Exists(paths.ScanReport) ? JsonNode.Parse(await File.ReadAllTextAsync(paths.ScanReport, cancellationToken)) : null,
+            ["scan"] = scanReport is null ? null : JsonNode.Parse(scanReport),
         };
         return TypedResults.Ok(report);
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Sbom(
-        string id, HttpContext http, IJobStore store, IOptions<BerthOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext http, IJobStore store, IJobFiles files, CancellationToken cancellationToken)
     {
         if (await Find(id, http, store, cancellationToken) is not { } job)
         {
             return NotFound(id);
         }
-        var path = JobPaths.For(options.Value.JobsRoot, id).Sbom;
-        if (!File.Exists(path))
-        {
-            var why = job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
-            return TypedResults.Problem($"job {id} has no SBOM: {why}", statusCode: 404, title: "No SBOM");
-        }
-        return TypedResults.Text(await File.ReadAllTextAsync(path, cancellationToken), "application/vnd.cyclonedx+json; version=1.5");
+        return await ReadTextAsync(files, id, JobFile.Sbom, cancellationToken) is { } sbom
+            ? TypedResults.Text(sbom, "application/vnd.cyclonedx+json; version=1.5")
+            : TypedResults.Problem($"job {id} has no SBOM: {NotScanned(job)}", statusCode: 404, title: "No SBOM");
     }
+
+    private static string NotScanned(Job job) =>
+        job.Scan?.Status == ScanStatus.Skipped ? "the scan was skipped" : $"the job is {job.Status.ToWire()} and its image was not scanned";
 
     internal static async Task<Results<Accepted<JobView>, ProblemHttpResult>> Cancel(
         string id, HttpContext http, JobService service, CancellationToken cancellationToken)
@@ -189,8 +187,17 @@ public static partial class JobEndpoints
     private static async Task<Job?> Find(string id, HttpContext http, IJobStore store, CancellationToken cancellationToken) =>
         JobId().IsMatch(id) && await store.GetAsync(id, cancellationToken) is { } job && Caller.From(http).CanSee(job) ? job : null;
 
-    private static async Task<string> ReadLogAsync(string path, CancellationToken cancellationToken) =>
-        File.Exists(path) ? await File.ReadAllTextAsync(path, cancellationToken) : "";
+    /// <summary>The file as UTF-8 text, or null when the job has none.</summary>
+    private static async Task<string?> ReadTextAsync(IJobFiles files, string id, JobFile file, CancellationToken cancellationToken)
+    {
+        await using var stream = await files.OpenReadAsync(id, file, cancellationToken);
+        if (stream is null)
+        {
+            return null;
+        }
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(cancellationToken);
+    }
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"no job with id '{Ellipsis.Truncate(id, 64)}'", statusCode: 404, title: "Job not found");

@@ -5,7 +5,8 @@ namespace Berth.Server.Api;
 
 /// <summary>
 /// The job as clients see it (<c>GET /api/v1/jobs/{id}</c>). <see cref="CacheHit"/>: this attempt reused the image an
-/// identical submission built instead of building.
+/// identical submission built instead of building. <see cref="Agent"/>: the agent that ran the current or last attempt (a
+/// fleet; null when the server's own workers ran it); <see cref="Attempts"/>: how many times the job was started.
 /// </summary>
 public sealed record JobView(
     string Id,
@@ -23,7 +24,9 @@ public sealed record JobView(
     IReadOnlyList<LintFinding> Lint,
     ScanSummary? Scan,
     JobLimits Limits,
-    bool CacheHit)
+    bool CacheHit,
+    string? Agent,
+    int Attempts)
 {
     public static JobView From(Job job) => new(
         job.Id,
@@ -41,7 +44,9 @@ public sealed record JobView(
         job.Lint,
         job.Scan,
         job.Limits,
-        job.CacheHit);
+        job.CacheHit,
+        job.Agent,
+        job.Attempts);
 }
 
 public sealed record StageView(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);

@@ -15,16 +15,21 @@ internal static class Problems
         Rejection.Unprocessable => (StatusCodes.Status422UnprocessableEntity, "Invalid job"),
         Rejection.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
         Rejection.QueueFull => (StatusCodes.Status503ServiceUnavailable, "Queue full"),
+        Rejection.TooManyRequests => (StatusCodes.Status429TooManyRequests, "Too many requests"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no HTTP status for this rejection"),
     };
 
-    /// <summary><c>detail</c> is the exception's message, <c>field</c> (when known) the request field at fault; a full queue adds Retry-After.</summary>
+    /// <summary><c>detail</c> is the exception's message, <c>field</c> (when known) the request field at fault; a full queue or a rate limit adds Retry-After.</summary>
     public static ProblemHttpResult Rejected(HttpContext http, RequestRejectedException e)
     {
         var (status, title) = Of(e.Kind);
         if (e.Kind == Rejection.QueueFull)
         {
             http.Response.Headers.RetryAfter = "5";
+        }
+        if (e.RetryAfter is { } after)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         var extensions = e.Field is null ? null : new Dictionary<string, object?> { ["field"] = e.Field };
         return TypedResults.Problem(e.Message, statusCode: status, title: title, extensions: extensions);

@@ -20,6 +20,9 @@ public enum Rejection
 
     /// <summary>The queue holds <c>Berth:QueueCap</c> jobs; retry later (503 with Retry-After).</summary>
     QueueFull,
+
+    /// <summary>The owner made <c>Auth:SubmitsPerMinute</c> submissions this minute (429 with Retry-After).</summary>
+    TooManyRequests,
 }
 
 /// <summary>A client request Berth refuses, for a <see cref="Kind"/> of reason, with a message the client can act on.</summary>
@@ -29,4 +32,7 @@ public sealed class RequestRejectedException(Rejection kind, string message, str
 
     /// <summary>The request field at fault, when there is one (e.g. <c>limits.memoryMb</c>).</summary>
     public string? Field { get; } = field;
+
+    /// <summary>When the client may try again (a full queue, a rate limit).</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

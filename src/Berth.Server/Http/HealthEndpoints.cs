@@ -11,7 +11,7 @@ namespace Berth.Server.Http;
 
 /// <summary>
 /// <c>/healthz</c>: the process answers. <c>/readyz</c>: the engine answers and has the sandbox runtime, and the store
-/// and data root take writes. Both are unauthenticated, so a failure says only its reason's name; the server log
+/// and data root take writes (an API-only server, <c>Berth:Workers=0</c>, checks only the store and the data root). Both are unauthenticated, so a failure says only its reason's name; the server log
 /// has the details (paths, the engine address, the exception).
 /// </summary>
 public static class HealthEndpoints
@@ -43,8 +43,9 @@ public static class HealthEndpoints
         var logger = loggers.CreateLogger("Berth.Health");
         var berth = options.Value;
         var runtime = sandbox.Value.Runtime;
+        var runsJobs = berth.Workers > 0; // an API-only server (agents run the jobs) needs neither an engine nor the advisory database
         var reasons = (await Task.WhenAll(
-            ProbeAsync(EngineUnreachable, $"the Docker engine at {berth.DockerEndpoint} does not answer", logger, async token =>
+            !runsJobs ? Task.FromResult<string?>(null) : ProbeAsync(EngineUnreachable, $"the Docker engine at {berth.DockerEndpoint} does not answer", logger, async token =>
             {
                 await engine.PingAsync(token);
                 if ((await engine.InfoAsync(token)).Runtimes.ContainsKey(runtime))
@@ -61,7 +62,7 @@ public static class HealthEndpoints
             }, cancellationToken),
             ProbeAsync(ScanDatabaseMissing, $"no advisory database in {databases.Folder} (Scan:RequireDatabase)", logger, async token =>
             {
-                if (!scan.Value.Enabled)
+                if (!scan.Value.Enabled || !runsJobs)
                 {
                     return null;
                 }

@@ -14,10 +14,10 @@ namespace Berth.Server.Submissions;
 /// <summary>What the API does to jobs: submit, cancel, delete. Reads go straight to <see cref="IJobStore"/>.</summary>
 public sealed class JobService(
     IJobStore store,
+    IJobFiles files,
+    IJobExecution execution,
+    ISubmitQuota quota,
     JobPipeline pipeline,
-    ActiveJobs active,
-    QueueSignal signal,
-    JobResources resources,
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
     TimeProvider time,
@@ -42,32 +42,48 @@ public sealed class JobService(
 
         var now = time.GetUtcNow();
         var id = Guid.CreateVersion7(now).ToString("N");
-        var paths = JobPaths.For(berth.JobsRoot, id);
-        Directory.CreateDirectory(berth.JobsRoot);
-        Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var incoming = Path.Combine(berth.DataRoot, "incoming");
+        Directory.CreateDirectory(incoming);
         try
         {
             string dockerfile;
-            await using (var tar = new FileStream(paths.BuildContext, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            // Packed into a private temporary file first: nothing of a refused context reaches the job's files.
+            await using (var tar = new FileStream(Path.Combine(incoming, id + ".tar"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024,
+                             FileOptions.Asynchronous | FileOptions.DeleteOnClose))
             {
                 var limitsValue = limitsOptions.Value;
                 dockerfile = await BuildContextPacker.PackAsync(submission.Dockerfile, submission.Context, tar,
                     Units.Mebibytes(limitsValue.MaxContextMb), limitsValue.MaxContextFiles, limitsValue.MaxCompressionRatio, cancellationToken);
+                JobSubmission.CheckDockerfile(dockerfile);
+                tar.Position = 0;
+                await files.WriteAsync(id, JobFile.Context, tar, cancellationToken);
             }
-            JobSubmission.CheckDockerfile(dockerfile);
-            await File.WriteAllTextAsync(paths.Dockerfile, dockerfile, cancellationToken);
+            await using (var text = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(dockerfile)))
+            {
+                await files.WriteAsync(id, JobFile.Dockerfile, text, cancellationToken);
+            }
 
             var job = new Job(id, 0, name, JobStatus.Queued, limits, correlationId, now, null, null, null, null,
                 pipeline.InitialStages(), null, null, [], 0, Owner: caller.Owner, Cache: submission.Cache);
             var stored = await store.TryEnqueueAsync(job, berth.QueueCap, cancellationToken) ?? throw QueueFull(berth.QueueCap);
             Log.JobAccepted(logger, id, name);
-            signal.JobQueued();
+            execution.Queued();
             return stored;
         }
         catch
         {
-            TryDeleteDirectory(id, paths.Directory);
+            await TryDeleteFilesAsync(id);
             throw;
+        }
+    }
+
+    /// <summary>Counts the submission against the owner's rate limit; throws 429 when over it. Called before the body is read.</summary>
+    public async Task CheckRateAsync(Caller caller, CancellationToken cancellationToken)
+    {
+        if (await quota.TryAcquireAsync(caller.Owner, cancellationToken) is { } wait)
+        {
+            throw new RequestRejectedException(Rejection.TooManyRequests,
+                $"too many submissions for owner '{caller.Owner}'; retry in {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s (Auth:SubmitsPerMinute)") { RetryAfter = wait };
         }
     }
 
@@ -93,7 +109,7 @@ public sealed class JobService(
             throw new RequestRejectedException(Rejection.Conflict, $"job {id} already finished ({job.Status.ToWire()})");
         }
         Log.CancelRequested(logger, id);
-        active.Cancel(id); // the worker stops the build or the container, then marks the job canceled
+        await execution.CancelActiveAsync(id, cancellationToken);
         return job;
     }
 
@@ -109,9 +125,7 @@ public sealed class JobService(
         {
             throw new RequestRejectedException(Rejection.Conflict, $"job {id} is {job.Status.ToWire()}; only finished jobs can be deleted (cancel it first)");
         }
-        // A job that never started has nothing on the engine or mounted: its files go without asking the engine.
-        var parts = job.Attempts == 0 && job.StartedAt is null ? JobParts.Context | JobParts.Directory : JobParts.All;
-        await resources.ReleaseAsync(id, parts, cancellationToken); // what is left fails softly: the janitor retries
+        await execution.ReleaseDeletedAsync(job, cancellationToken); // what is left fails softly: the janitor retries
         return true;
     }
 
@@ -176,16 +190,13 @@ public sealed class JobService(
     private static RequestRejectedException QueueFull(int cap) =>
         new(Rejection.QueueFull, $"the queue is full ({cap} jobs waiting, Berth:QueueCap); retry later");
 
-    private void TryDeleteDirectory(string id, string path)
+    private async Task TryDeleteFilesAsync(string id)
     {
         try
         {
-            if (Directory.Exists(path))
-            {
-                Directory.Delete(path, recursive: true);
-            }
+            await files.DeleteAllAsync(id, CancellationToken.None);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Data.Common.DbException)
         {
             Log.DeleteFilesFailed(logger, id, e);
         }
