@@ -173,8 +173,10 @@ public sealed class KubernetesJobManifests(KubernetesSettings settings)
             {
                 Rules =
                 [
-                    // A pod the node took away (drain, preemption, eviction for /data or ephemeral storage) fails the Job
-                    // at once: retrying is Berth's decision (the lease and its attempt count), never a second pod here.
+                    // A pod taken away for reasons outside the job (node-pressure eviction, drain, preemption, a lost node)
+                    // fails the Job at once: retrying is Berth's decision (the lease and its attempt count), never a second
+                    // pod here. A pod evicted for its own /data or ephemeral-storage limit has no such condition: its
+                    // killed container fails the Job through the exit-code rule.
                     new V1PodFailurePolicyRule
                     {
                         Action = "FailJob",
