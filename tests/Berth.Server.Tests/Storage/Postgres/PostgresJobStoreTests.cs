@@ -2,7 +2,6 @@ using System.Text.Json;
 using Berth.Server.Jobs;
 using Berth.Server.Storage;
 using Berth.Server.Storage.Postgres;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Berth.Server.Tests.Storage.Postgres;
@@ -11,24 +10,17 @@ namespace Berth.Server.Tests.Storage.Postgres;
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreContract
 {
-    private readonly List<PostgresDatabase> _databases = [];
-    private string _connectionString = null!;
+    private TestDatabase _db = null!;
 
     public override async Task InitializeAsync()
     {
-        _connectionString = await fixture.Cluster.CreateDatabaseAsync();
+        _db = await TestDatabase.CreateAsync(fixture.Cluster);
         await base.InitializeAsync();
     }
 
-    public override async Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-    }
+    public override async Task DisposeAsync() => await _db.DisposeAsync();
 
-    protected override IJobStore OpenStore() => new PostgresJobStore(OpenDatabase());
+    protected override IJobStore OpenStore() => new PostgresJobStore(_db.Open());
 
     public static TheoryData<bool, bool, bool> Filters()
     {
@@ -51,7 +43,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
     public async Task ListCommand_AnyFiltersOn50000Jobs_ReadsAFewPagesOfIndexRangesNeverTheTable(bool byOwner, bool byStatus, bool afterCursor)
     {
         await SeedAsync(50_000);
-        var tablePages = (await ScalarsAsync("SELECT pg_relation_size('jobs') / current_setting('block_size')::bigint"))[0];
+        var tablePages = await _db.ScalarAsync<long>("SELECT pg_relation_size('jobs') / current_setting('block_size')::bigint");
         // A common owner and status; an owner with only 50 jobs, all old, and a status no job has; an owner with a
         // tenth of the jobs, all old (walking the jobs newest first and filtering would read nearly all of them).
         foreach (var (owner, status) in new[] { ("team-3", JobStatus.Failed), ("rare", JobStatus.Scanning), ("quiet", JobStatus.Failed) })
@@ -81,12 +73,12 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
     [Fact]
     public async Task InitializeAsync_ManyServersAtOnceOnAnEmptyDatabase_AppliesEachStepOnce()
     {
-        _connectionString = await fixture.Cluster.CreateDatabaseAsync();
-        var servers = Enumerable.Range(0, 8).Select(_ => OpenDatabase()).ToList();
+        await using var empty = await TestDatabase.CreateAsync(fixture.Cluster);
+        var servers = Enumerable.Range(0, 8).Select(_ => empty.Open()).ToList();
 
         await Task.WhenAll(servers.Select(server => Task.Run(() => server.InitializeAsync(default))));
 
-        Assert.Equal(Enumerable.Range(1, PostgresSchema.Steps.Count).Select(v => (long)v), await ScalarsAsync("SELECT version::bigint FROM berth_schema ORDER BY version"));
+        Assert.Equal(Enumerable.Range(1, PostgresSchema.Steps.Count), await empty.ColumnAsync<int>("SELECT version FROM berth_schema ORDER BY version"));
         Assert.NotNull(await new PostgresJobStore(servers[0]).TryEnqueueAsync(NewJob(), 10, default));
     }
 
@@ -106,8 +98,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
     [Fact]
     public async Task TryEnqueueAsync_Accepted_NotifiesTheQueuedChannelOnceAndARefusalDoesNot()
     {
-        await using var listener = new NpgsqlConnection(_connectionString);
-        await listener.OpenAsync();
+        await using var listener = await _db.OpenConnectionAsync();
         var notifications = new List<string>();
         listener.Notification += (_, e) => notifications.Add(e.Channel);
         await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.QueuedChannel}", listener))
@@ -141,7 +132,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
         var job = await EnqueueAsync();
         // Several connections in the pool, all of which the restart breaks.
         await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => Store.ListAsync(null, null, 10, null, default))));
-        await ExecuteAsync("CHECKPOINT"); // the test cluster commits without waiting for the WAL: a crash would lose the job
+        await _db.ExecuteAsync("CHECKPOINT"); // the test cluster commits without waiting for the WAL: a crash would lose the job
 
         await fixture.Cluster.RestartImmediateAsync();
 
@@ -155,7 +146,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
     public async Task AnyCall_WhileTheServerIsDown_ThrowsStoreUnavailableAndWorksOnceItIsBack()
     {
         var job = await EnqueueAsync();
-        await ExecuteAsync("CHECKPOINT");
+        await _db.ExecuteAsync("CHECKPOINT");
         await fixture.Cluster.StopAsync();
         try
         {
@@ -191,7 +182,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
     /// </summary>
     private async Task SeedAsync(int count)
     {
-        await ExecuteAsync($$"""
+        await _db.ExecuteAsync($$"""
             INSERT INTO jobs (id, status, limits, created_at, stages, lint, owner)
             SELECT 'job-' || i,
                    CASE WHEN i % 10 = 0 THEN 'failed' WHEN i % 33 = 0 THEN 'canceled' ELSE 'succeeded' END,
@@ -205,8 +196,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
     /// <summary>The query's plan as run, and the pages (8 KiB blocks of table and index) it read.</summary>
     private async Task<(string Plan, long Pages)> AnalyzeAsync(NpgsqlCommand command)
     {
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
+        await using var connection = await _db.OpenConnectionAsync();
         command.Connection = connection;
         var sql = command.CommandText;
         command.CommandText = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql;
@@ -222,34 +212,5 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
             }
         }
         return (string.Join('\n', lines), root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64());
-    }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private async Task<List<long>> ScalarsAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        var values = new List<long>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetInt64(0));
-        }
-        return values;
-    }
-
-    private PostgresDatabase OpenDatabase()
-    {
-        var database = new PostgresDatabase(Options.Create(new StoreOptions { Provider = "postgres", ConnectionString = _connectionString }));
-        _databases.Add(database);
-        return database;
     }
 }
