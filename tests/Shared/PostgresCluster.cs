@@ -92,8 +92,11 @@ public sealed class PostgresCluster : IAsyncDisposable
         await StartServerAsync();
     }
 
-    public Task StopAsync() =>
-        RunAsPostgresAsync(Path.Combine(Bin, "pg_ctl"), "-D", DataDirectory, "-m", "immediate", "-w", "stop");
+    public async Task StopAsync()
+    {
+        await RunAsPostgresAsync(Path.Combine(Bin, "pg_ctl"), "-D", DataDirectory, "-m", "immediate", "-w", "stop");
+        NpgsqlConnection.ClearAllPools(); // CreateDatabaseAsync's pooled connections died with the server
+    }
 
     public Task StartServerAsync() =>
         RunAsPostgresAsync(Path.Combine(Bin, "pg_ctl"), "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o",

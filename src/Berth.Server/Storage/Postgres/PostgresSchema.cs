@@ -1,23 +1,45 @@
 namespace Berth.Server.Storage.Postgres;
 
 /// <summary>
-/// The PostgreSQL schema. Applied by every API server at start-up under an advisory lock, so servers starting together
-/// do not race. Jobs hold their lease (token, expiry by the database clock, cancel flag); files and log chunks live
-/// beside them so that any API server can serve any job.
+/// The PostgreSQL schema, as numbered steps. Applied by every API server at start-up (<see cref="PostgresDatabase.InitializeAsync"/>)
+/// in one transaction under an advisory lock, so servers starting together do not race; <c>berth_schema</c> records the
+/// steps applied. Jobs hold their lease (token, expiry by the database clock, cancel flag); files and log chunks live
+/// beside them so that any API server can serve any job. A released step is never edited: a change is a new step.
 /// </summary>
 internal static class PostgresSchema
 {
     /// <summary>Key of the advisory lock held while the schema is applied.</summary>
     public const long MigrationLock = 0x4265727468_01; // "Berth", 1
 
+    /// <summary>Key of the advisory lock held while a job is enqueued: the queue cap holds across API servers.</summary>
+    public const long EnqueueLock = 0x4265727468_02; // "Berth", 2
+
     /// <summary>The channel <c>NOTIFY</c>-ed when a job is queued; waiting claims wake on it.</summary>
     public const string QueuedChannel = "berth_job_queued";
 
-    public const string Create = """
-        CREATE SEQUENCE IF NOT EXISTS lease_tokens;
-        CREATE TABLE IF NOT EXISTS jobs (
-            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            id text NOT NULL UNIQUE,
+    /// <summary>Step <c>n</c> brings the schema to version <c>n + 1</c>.</summary>
+    public static readonly IReadOnlyList<string> Steps = [Version1];
+
+    /// <summary>Made before any step runs, so that the steps applied can be read.</summary>
+    public const string VersionTable = "CREATE TABLE IF NOT EXISTS berth_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
+
+    /// <remarks>
+    /// <c>jobs</c>: every list is a range of one index read backwards: <c>jobs_owner_status_seq</c>, <c>jobs_owner_seq</c>,
+    /// <c>jobs_status_seq</c>, or, with no filter, <c>jobs_seq</c>. That one is partial on <c>seq &gt; 0</c>, which every
+    /// row meets and only the unfiltered list states, so that no filtered list can use it: otherwise PostgreSQL's planner
+    /// walks all jobs newest first and filters them whenever it guesses the filter common, which reads every job when the
+    /// matching ones are all old (an owner who stopped submitting). It is also what keeps <c>seq</c> unique. Claims read
+    /// the queued range of <c>jobs_status_seq</c>; expiry reads <c>jobs_lease_expires</c> (only jobs with a running lease). <c>lease_token</c> stays on a job its holder completed
+    /// (a retried completion is recognised) and is cleared when the job is queued again or lost.
+    /// <c>job_files</c>: each file in chunks of <see cref="PostgresJobFiles.ChunkBytes"/> (the last shorter), numbered from 0.
+    /// <c>job_logs</c>: each log in the chunks agents appended, keyed by their byte offset; contiguous from 0.
+    /// <c>submit_counts</c>: submissions per owner per minute (database clock, UTC), old minutes pruned.
+    /// </remarks>
+    private const string Version1 = """
+        CREATE SEQUENCE lease_tokens;
+        CREATE TABLE jobs (
+            seq bigint GENERATED ALWAYS AS IDENTITY,
+            id text PRIMARY KEY,
             name text,
             status text NOT NULL,
             limits text NOT NULL,
@@ -42,29 +64,31 @@ internal static class PostgresSchema
             lease_expires_at timestamptz,
             cancel_requested boolean NOT NULL DEFAULT false
         );
-        CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs (status, seq);
-        CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs (owner, seq);
-        CREATE INDEX IF NOT EXISTS jobs_owner_status_seq ON jobs (owner, status, seq);
-        CREATE INDEX IF NOT EXISTS jobs_lease_expires ON jobs (lease_expires_at) WHERE lease_token IS NOT NULL;
-        CREATE TABLE IF NOT EXISTS job_files (
+        CREATE UNIQUE INDEX jobs_seq ON jobs (seq) WHERE seq > 0;
+        CREATE INDEX jobs_status_seq ON jobs (status, seq);
+        CREATE INDEX jobs_owner_seq ON jobs (owner, seq);
+        CREATE INDEX jobs_owner_status_seq ON jobs (owner, status, seq);
+        CREATE INDEX jobs_lease_expires ON jobs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+        CREATE TABLE job_files (
             job_id text NOT NULL,
             file text NOT NULL,
+            chunk integer NOT NULL,
             content bytea NOT NULL,
-            PRIMARY KEY (job_id, file)
+            PRIMARY KEY (job_id, file, chunk)
         );
-        CREATE TABLE IF NOT EXISTS job_logs (
+        CREATE TABLE job_logs (
             job_id text NOT NULL,
             stream text NOT NULL,
             start_offset bigint NOT NULL,
             data bytea NOT NULL,
             PRIMARY KEY (job_id, stream, start_offset)
         );
-        CREATE TABLE IF NOT EXISTS submit_counts (
+        CREATE TABLE submit_counts (
             owner text NOT NULL,
             minute timestamptz NOT NULL,
             count integer NOT NULL,
             PRIMARY KEY (owner, minute)
         );
-        CREATE TABLE IF NOT EXISTS probe (id integer PRIMARY KEY, at timestamptz NOT NULL);
+        CREATE TABLE probe (id integer PRIMARY KEY, at timestamptz NOT NULL);
         """;
 }

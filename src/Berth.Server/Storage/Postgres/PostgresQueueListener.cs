@@ -1,0 +1,157 @@
+using Berth.Server.Logging;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Berth.Server.Storage.Postgres;
+
+/// <summary>
+/// The process's one <c>LISTEN</c> on <see cref="PostgresSchema.QueuedChannel"/>: a background loop that holds one
+/// connection, waits for notifications and wakes every current waiter on each. When the connection drops (a PostgreSQL
+/// restart) it clears the pool, reconnects with a growing delay, and on listening again wakes every waiter, since
+/// notifications sent meanwhile were lost. Started by the first wait.
+/// </summary>
+internal sealed class PostgresQueueListener : IAsyncDisposable
+{
+    /// <summary>How long the connection may stay silent before a <c>SELECT 1</c> proves it is still there.</summary>
+    internal static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LastRetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private TaskCompletionSource _signal = NewSignal();
+    private TaskCompletionSource _listening = NewSignal();
+    private Task? _loop;
+
+    public PostgresQueueListener(NpgsqlDataSource dataSource, TimeProvider time, ILogger logger)
+    {
+        _dataSource = dataSource;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Waits for a notification, or returns at once with true when the listener was not listening when the wait began
+    /// and now is (it started, or came back after losing its connection: notifications may have been missed). False when
+    /// <paramref name="timeout"/> passes first.
+    /// </summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task listening, signal;
+        lock (_gate)
+        {
+            _loop ??= Task.Run(RunAsync, CancellationToken.None);
+            listening = _listening.Task;
+            signal = _signal.Task;
+        }
+        try
+        {
+            if (!listening.IsCompleted)
+            {
+                await listening.WaitAsync(timeout, _time, cancellationToken);
+                return true;
+            }
+            await signal.WaitAsync(timeout, _time, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Wakes every current waiter.</summary>
+    private void Wake()
+    {
+        TaskCompletionSource woken;
+        lock (_gate)
+        {
+            woken = _signal;
+            _signal = NewSignal();
+        }
+        woken.TrySetResult();
+    }
+
+    private async Task RunAsync()
+    {
+        var delay = FirstRetryDelay;
+        var lost = false;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(_stop.Token);
+                connection.Notification += (_, _) => Wake();
+                await PostgresDatabase.ExecuteAsync(connection, $"LISTEN {PostgresSchema.QueuedChannel}", _stop.Token);
+                lock (_gate)
+                {
+                    _listening.TrySetResult();
+                }
+                if (lost)
+                {
+                    Log.QueueListenerReconnected(_logger);
+                    Wake();
+                }
+                lost = false;
+                delay = FirstRetryDelay;
+                while (true)
+                {
+                    if (!await connection.WaitAsync(KeepAlive, _stop.Token))
+                    {
+                        await PostgresDatabase.ExecuteAsync(connection, "SELECT 1", _stop.Token);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                lock (_gate)
+                {
+                    if (_listening.Task.IsCompleted)
+                    {
+                        _listening = NewSignal();
+                    }
+                }
+                _dataSource.Clear();
+                if (!lost)
+                {
+                    Log.QueueListenerLost(_logger, (int)delay.TotalMilliseconds, e);
+                }
+                lost = true;
+                try
+                {
+                    await Task.Delay(delay, _time, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task? loop;
+        lock (_gate)
+        {
+            loop = _loop;
+        }
+        await _stop.CancelAsync();
+        if (loop is not null)
+        {
+            await loop;
+        }
+        _stop.Dispose();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
