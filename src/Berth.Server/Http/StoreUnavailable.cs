@@ -24,7 +24,7 @@ public sealed class StoreUnavailable(ILogger<StoreUnavailable> logger) : IExcept
         return true;
     }
 
-    /// <summary>A transient database error (the provider says so), or a timeout or dropped connection underneath one.</summary>
+    /// <summary>The store said so, a transient database error (the provider says so), or a timeout or dropped connection underneath one.</summary>
     internal static bool IsUnavailable(Exception exception) =>
-        exception is DbException { IsTransient: true } || (exception is DbException && exception.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException);
+        exception is Storage.StoreUnavailableException or DbException { IsTransient: true } || (exception is DbException && exception.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException);
 }
