@@ -13,6 +13,10 @@ namespace Berth.Server.Agent;
 /// agent may be cut off: the API will hand the job to another agent). Then the job's work stops at once, as a user's
 /// cancel stops it (<see cref="ActiveJobs.Cancel"/>), and nothing more is sent for it.
 /// </para>
+/// <para>
+/// A job handed to a worker that no worker runs any more, without its end saved (the worker failed in its clean-up), is
+/// abandoned: the lease ends here without a result, and the API re-queues the job when the lease runs out.
+/// </para>
 /// </summary>
 public sealed class AgentLease : IAsyncDisposable
 {
@@ -31,6 +35,8 @@ public sealed class AgentLease : IAsyncDisposable
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _beating;
     private readonly CancellationTokenSource _shipping;
+    private readonly CancellationTokenSource _watching = new();
+    private readonly Func<AgentLease, Task> _abandoned;
 
     /// <summary>Heartbeats never overlap a write that ends the lease (so no heartbeat meets the 409 of a lease just ended).</summary>
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -41,15 +47,20 @@ public sealed class AgentLease : IAsyncDisposable
     private long _heldUntilTicks;
     private bool _handedOver;
     private bool _stopRequested;
+    private bool _stopDelivered;
     private int _isLost;
     private int _cancelSeen;
     private volatile bool _ended;
     private Task _heartbeats = Task.CompletedTask;
     private Task _shipper = Task.CompletedTask;
+    private Task _watcher = Task.CompletedTask;
 
     /// <param name="sentAt">When the claim was sent (this clock): the lease runs from then at the latest.</param>
-    public AgentLease(ClaimResponse claim, DateTimeOffset sentAt, JobPaths paths, FleetClient api, ActiveJobs active, TimeProvider time, ILogger logger)
+    /// <param name="abandoned">Called (once, not awaited) when the job's worker is gone without its end saved.</param>
+    public AgentLease(ClaimResponse claim, DateTimeOffset sentAt, JobPaths paths, FleetClient api, ActiveJobs active, TimeProvider time, ILogger logger,
+        Func<AgentLease, Task> abandoned)
     {
+        _abandoned = abandoned;
         _api = api;
         _active = active;
         _time = time;
@@ -80,11 +91,12 @@ public sealed class AgentLease : IAsyncDisposable
     /// <summary>Until when (this clock) the lease is surely held: the send time of the last heartbeat that got through, plus the lease.</summary>
     public DateTimeOffset HeldUntil => new(Interlocked.Read(ref _heldUntilTicks), TimeSpan.Zero);
 
-    /// <summary>Starts the heartbeats and the log shipping.</summary>
+    /// <summary>Starts the heartbeats, the log shipping and the watch on the job's worker.</summary>
     public void Start()
     {
         _heartbeats = Task.Run(BeatAsync, CancellationToken.None);
         _shipper = Task.Run(ShipAsync, CancellationToken.None);
+        _watcher = Task.Run(WatchAsync, CancellationToken.None);
     }
 
     /// <summary>The runner saved progress: it goes with the next heartbeat, which goes now.</summary>
@@ -95,7 +107,10 @@ public sealed class AgentLease : IAsyncDisposable
         Volatile.Read(ref _wake).TrySetResult();
     }
 
-    /// <summary>The job goes to a worker now: a cancel or a lost lease from here on stops its work (one before is applied now).</summary>
+    /// <summary>
+    /// The job goes to a worker now, which registers it in <see cref="ActiveJobs"/> next: a cancel or a lost lease from
+    /// here on stops its work; one that came before is handed over with it.
+    /// </summary>
     public void HandOver()
     {
         lock (_handOver)
@@ -103,7 +118,8 @@ public sealed class AgentLease : IAsyncDisposable
             _handedOver = true;
             if (_stopRequested)
             {
-                _active.Cancel(JobId);
+                _active.Cancel(JobId); // kept for the worker's registration, which comes right after
+                _stopDelivered = true;
             }
         }
     }
@@ -205,9 +221,11 @@ public sealed class AgentLease : IAsyncDisposable
     {
         await _beating.CancelAsync();
         await _shipping.CancelAsync();
-        await Task.WhenAll(_heartbeats, _shipper);
+        await _watching.CancelAsync();
+        await Task.WhenAll(_heartbeats, _shipper, _watcher);
         _beating.Dispose();
         _shipping.Dispose();
+        _watching.Dispose();
         _lost.Dispose();
         _gate.Dispose();
     }
@@ -243,11 +261,45 @@ public sealed class AgentLease : IAsyncDisposable
         lock (_handOver)
         {
             _stopRequested = true;
-            if (_handedOver)
+            DeliverStop();
+        }
+    }
+
+    /// <summary>
+    /// Cancels the job's work when its worker runs it now. Never leaves a cancel behind in <see cref="ActiveJobs"/> for a job
+    /// no worker registers (it would cancel a later claim of the same job here at once); the watch delivers one that
+    /// came between the hand-over and the registration.
+    /// </summary>
+    private void DeliverStop()
+    {
+        if (_stopRequested && _handedOver && !_stopDelivered && _active.IsActive(JobId) && _active.Cancel(JobId))
+        {
+            _stopDelivered = true;
+        }
+    }
+
+    /// <summary>Every <see cref="ShipInterval"/>: delivers a pending stop, and abandons the lease once no worker has run the job for a few rounds.</summary>
+    private async Task WatchAsync()
+    {
+        var gone = 0;
+        while (gone < 3)
+        {
+            try
             {
-                _active.Cancel(JobId);
+                await Task.Delay(ShipInterval, _time, _watching.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            lock (_handOver)
+            {
+                DeliverStop();
+                gone = _handedOver && !_active.IsActive(JobId) ? gone + 1 : 0;
             }
         }
+        Log.LeaseAbandoned(_logger, JobId);
+        _ = Task.Run(() => _abandoned(this), CancellationToken.None);
     }
 
     private async Task StopShippingAsync()

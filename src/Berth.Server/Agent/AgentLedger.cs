@@ -76,7 +76,7 @@ public sealed class AgentLedger(
             Log.ClaimDropped(logger, Ellipsis.Truncate(claim.Job.Id, 64), e.Message);
             return null; // not a job id this agent can hold: its lease runs out on the server
         }
-        var lease = new AgentLease(claim, sentAt, paths, api, active, time, logger);
+        var lease = new AgentLease(claim, sentAt, paths, api, active, time, logger, abandoned => EndAsync(abandoned, release: false));
         if (!_leases.TryAdd(lease.JobId, lease))
         {
             Log.ClaimDropped(logger, lease.JobId, "this agent still holds an earlier claim of the job");

@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(315, LogLevel.Warning, "Job {JobId}: reading its logs failed; tried again in a second")]
     public static partial void LogShippingFailed(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(317, LogLevel.Warning, "Job {JobId}: no worker runs it any more and its end was not saved; the lease is let go (the API re-queues the job when it runs out)")]
+    public static partial void LeaseAbandoned(ILogger logger, string jobId);
+
     [LoggerMessage(316, LogLevel.Information, "Job {JobId} given back to the API (the agent is stopping): it runs again, this attempt not counted")]
     public static partial void JobReleased(ILogger logger, string jobId);
 }
