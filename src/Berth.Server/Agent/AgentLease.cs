@@ -50,6 +50,7 @@ public sealed class AgentLease : IAsyncDisposable
     private bool _stopDelivered;
     private int _isLost;
     private int _cancelSeen;
+    private int _disposed;
     private volatile bool _ended;
     private Task _heartbeats = Task.CompletedTask;
     private Task _shipper = Task.CompletedTask;
@@ -219,6 +220,10 @@ public sealed class AgentLease : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _beating.CancelAsync();
         await _shipping.CancelAsync();
         await _watching.CancelAsync();

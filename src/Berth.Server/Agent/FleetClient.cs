@@ -79,18 +79,21 @@ public sealed class FleetClient : IDisposable
         SendAsync(HttpMethod.Post, AgentProtocol.Claim, () => Json(request), null, TimeSpan.FromSeconds(request.WaitSeconds) + RequestTimeout,
             ReadJsonAsync<ClaimResponse>, cancellationToken);
 
-    /// <summary>Downloads the job's context tar to <paramref name="path"/> (replaced); Refused when it is over <paramref name="maxBytes"/>.</summary>
+    /// <summary>
+    /// Downloads the job's context tar to <paramref name="path"/> (replaced). Refused when it is over
+    /// <paramref name="maxBytes"/> or cannot be written here (a full disk is not the network's failure).
+    /// </summary>
     public Task<ApiReply<bool>> DownloadContextAsync(string jobId, long lease, string path, long maxBytes, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, AgentProtocol.Context(jobId), null, lease, ContextTimeout, async (response, token) =>
         {
             await using var body = await response.Content.ReadAsStreamAsync(token);
-            await using var file = new FileStream(path, new FileStreamOptions
+            await using var file = await LocalAsync(path, () => Task.FromResult(new FileStream(path, new FileStreamOptions
             {
                 Mode = FileMode.Create,
                 Access = FileAccess.Write,
                 Options = FileOptions.Asynchronous,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
+            })));
             var buffer = new byte[64 * 1024];
             long total = 0;
             int read;
@@ -101,7 +104,11 @@ public sealed class FleetClient : IDisposable
                 {
                     throw new InvalidDataException($"the context is larger than {maxBytes} bytes (Limits:MaxContextMb)");
                 }
-                await file.WriteAsync(buffer.AsMemory(0, read), token);
+                await LocalAsync(path, async () =>
+                {
+                    await file.WriteAsync(buffer.AsMemory(0, read), token);
+                    return true;
+                });
             }
             return true;
         }, cancellationToken);
@@ -186,9 +193,26 @@ public sealed class FleetClient : IDisposable
         {
             return new(ApiOutcome.Unavailable, default, e.Message);
         }
-        catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)
+        catch (JsonException e)
         {
             return new(ApiOutcome.Refused, default, $"unusable answer: {e.Message}");
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+        {
+            return new(ApiOutcome.Refused, default, e.Message);
+        }
+    }
+
+    /// <summary>Runs a step on a local file: its I/O failure is this machine's, reported as an unusable answer (Refused), never retried as the network's.</summary>
+    private static async Task<T> LocalAsync<T>(string path, Func<Task<T>> step)
+    {
+        try
+        {
+            return await step();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"cannot write {path}: {e.Message}", e);
         }
     }
 

@@ -43,6 +43,9 @@ internal sealed class FakeFleetServer : IAsyncDisposable
     /// <summary>The longest a claim waits here (the agent asks for more).</summary>
     public TimeSpan MaxClaimWait { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Each log stops growing at this many bytes (as the real store's cap).</summary>
+    public int? LogCapBytes { get; set; }
+
     /// <summary>While set, every request is answered with this status (and a ProblemDetails body).</summary>
     public int? Outage { get; set; }
 
@@ -106,6 +109,15 @@ internal sealed class FakeFleetServer : IAsyncDisposable
         lock (_gate)
         {
             job.CancelRequested = true;
+        }
+    }
+
+    /// <summary>The server has less of the log than it answered before (the agent's next chunk meets a gap).</summary>
+    public void TruncateLog(FakeJob job, JobLog log)
+    {
+        lock (_gate)
+        {
+            job.Logs[log].Clear();
         }
     }
 
@@ -237,9 +249,10 @@ internal sealed class FakeFleetServer : IAsyncDisposable
                     return Problem(422, "Gap", $"offset {offset} is past the log's end {stored.Count}");
                 }
                 var skip = (int)(stored.Count - offset);
+                var room = LogCapBytes is { } cap ? Math.Max(0, cap - stored.Count) : int.MaxValue;
                 if (data.Length > skip)
                 {
-                    stored.AddRange(data[skip..]);
+                    stored.AddRange(data[skip..].Take(room));
                 }
                 job.Appends.Enqueue((log, offset, data.Length));
                 return Results.Json(new LogAppendResponse(stored.Count), JobJson.Options);
