@@ -17,8 +17,27 @@ namespace Berth.Server;
 
 public static class BerthServices
 {
-    /// <summary>Options (validated at start-up), the store, the engine, the pipeline and the workers.</summary>
+    /// <summary>Options (validated at start-up), the store, the API's services, the engine, the pipeline and the workers.</summary>
     public static IServiceCollection AddBerth(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorization();
+
+        services.AddBerthPipeline();
+        services.AddBerthStore();
+        services.AddSingleton<IJobLedger>(sp => sp.GetRequiredService<IJobStore>());
+        services.AddSingleton<JobService>();
+        services.AddBerthWorkers();
+        return services;
+    }
+
+    /// <summary>
+    /// What runs jobs on a node, without any job store: options (validated at start-up), the engine, the stages and
+    /// the pipeline, the node's job resources, the janitor, and the advisory database set-up. The caller registers an
+    /// <see cref="IJobLedger"/> and then <see cref="AddBerthWorkers"/>.
+    /// </summary>
+    public static IServiceCollection AddBerthPipeline(this IServiceCollection services)
     {
         services.AddOptions<BerthOptions>().BindConfiguration(BerthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -26,12 +45,8 @@ public static class BerthServices
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<SandboxOptions>, RunscPidsValidation>();
         services.AddOptions<ScanOptions>().BindConfiguration(ScanOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddAuthentication(ApiKeyAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
-        services.AddAuthorization();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddBerthStore();
         services.AddSingleton<EngineBuildClient>();
         services.AddSingleton<IContainerEngine>(sp => new DockerEngine(
             new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build(),
@@ -62,12 +77,17 @@ public static class BerthServices
         services.AddSingleton<JobPipeline>();
 
         services.AddSingleton<ActiveJobs>();
-        services.AddSingleton<QueueSignal>();
-        services.AddSingleton<JobService>();
         services.AddSingleton<RunscContainers>();
         services.AddSingleton<JobResources>();
         services.AddSingleton<Janitor>();
         services.AddHostedService<ScanDatabaseSetup>(); // before the runner: recovered jobs scan with a database
+        return services;
+    }
+
+    /// <summary>The workers (claiming from the registered <see cref="IJobLedger"/>) and the janitor's timer. After <see cref="AddBerthPipeline"/>.</summary>
+    public static IServiceCollection AddBerthWorkers(this IServiceCollection services)
+    {
+        services.AddSingleton<QueueSignal>();
         services.AddHostedService<JobRunner>();
         services.AddHostedService<JanitorService>();
         return services;

@@ -1,4 +1,5 @@
 using Berth.Server;
+using Berth.Server.Agent;
 using Berth.Server.Api;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
@@ -6,6 +7,12 @@ using Berth.Server.Http;
 using Berth.Server.Jobs;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
+
+if (args is ["agent", ..])
+{
+    Environment.ExitCode = await AgentProgram.RunAsync(args[1..]); // `berth agent`: runs jobs of a fleet, no web server
+    return;
+}
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddBerth();

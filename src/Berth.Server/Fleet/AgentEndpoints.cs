@@ -62,7 +62,7 @@ public static partial class AgentEndpoints
         {
             if (await fleet.ClaimAsync(request.Agent, pipeline.Stages[0].Status, lease, cancellationToken) is { } claimed)
             {
-                Log.JobClaimed(loggers.CreateLogger("Berth.Fleet"), claimed.Job.Id, request.Agent, http.User.Identity?.Name, claimed.Job.Attempts, claimed.Token);
+                Log.JobClaimedByAgent(loggers.CreateLogger("Berth.Fleet"), claimed.Job.Id, request.Agent, http.User.Identity?.Name, claimed.Job.Attempts, claimed.Token);
                 await using var dockerfile = await files.OpenReadAsync(claimed.Job.Id, JobFile.Dockerfile, cancellationToken);
                 using var reader = new StreamReader(dockerfile ?? Stream.Null);
                 return TypedResults.Ok(new ClaimResponse(claimed.Job, claimed.Token, claimed.ExpiresAt, fleetOptions.LeaseSeconds,
@@ -183,7 +183,7 @@ public static partial class AgentEndpoints
         {
             return Stale(http, id, request.LeaseToken, "release");
         }
-        Log.JobReleased(loggers.CreateLogger("Berth.Fleet"), id, http.User.Identity?.Name);
+        Log.JobGivenBack(loggers.CreateLogger("Berth.Fleet"), id, http.User.Identity?.Name);
         return TypedResults.NoContent();
     }
 

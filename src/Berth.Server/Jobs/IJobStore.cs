@@ -1,7 +1,7 @@
 namespace Berth.Server.Jobs;
 
 /// <summary>Durable job storage. Every state change of a job goes through here.</summary>
-public interface IJobStore
+public interface IJobStore : IJobLedger
 {
     /// <summary>Creates the schema when missing.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
@@ -9,25 +9,14 @@ public interface IJobStore
     /// <summary>Adds a queued job unless <paramref name="queueCap"/> jobs already wait. Returns the stored job, or null when full.</summary>
     Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken);
 
-    Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
-
     /// <summary>Newest first; <paramref name="afterId"/> is the last id of the previous page; <paramref name="owner"/> null means every owner.</summary>
     Task<IReadOnlyList<Job>> ListAsync(string? owner, JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken);
-
-    /// <summary>Atomically moves the oldest queued job to <paramref name="status"/> and counts the attempt.</summary>
-    Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken);
-
-    /// <summary>Saves a claimed job's progress; ignored once the job is terminal.</summary>
-    Task SaveAsync(Job job, CancellationToken cancellationToken);
 
     /// <summary>Cancels a queued job at once. Returns false when the job is not queued (or unknown).</summary>
     Task<bool> CancelIfQueuedAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Deletes a terminal job. Returns false when the job is not terminal.</summary>
     Task<bool> DeleteIfTerminalAsync(string id, CancellationToken cancellationToken);
-
-    /// <summary>Jobs in an active state (linting, building, scanning, running), oldest first.</summary>
-    Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken);
 
     Task<int> CountQueuedAsync(CancellationToken cancellationToken);
 

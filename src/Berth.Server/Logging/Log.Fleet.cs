@@ -6,7 +6,7 @@ namespace Berth.Server.Logging;
 internal static partial class Log
 {
     [LoggerMessage(200, LogLevel.Information, "Job {JobId} claimed by agent {Agent} ({TokenName}), attempt {Attempt}, lease {LeaseToken}")]
-    public static partial void JobClaimed(ILogger logger, string jobId, string agent, string? tokenName, int attempt, long leaseToken);
+    public static partial void JobClaimedByAgent(ILogger logger, string jobId, string agent, string? tokenName, int attempt, long leaseToken);
 
     [LoggerMessage(201, LogLevel.Warning, "Job {JobId}: a write with stale lease {LeaseToken} was refused ({What})")]
     public static partial void StaleLease(ILogger logger, string jobId, long leaseToken, string what);
@@ -21,7 +21,7 @@ internal static partial class Log
     public static partial void LeaseSweepFailed(ILogger logger, int seconds, Exception exception);
 
     [LoggerMessage(205, LogLevel.Information, "Job {JobId} given back by agent {Agent}; queued again")]
-    public static partial void JobReleased(ILogger logger, string jobId, string? agent);
+    public static partial void JobGivenBack(ILogger logger, string jobId, string? agent);
 
     [LoggerMessage(206, LogLevel.Warning, "The job store is unavailable; answered 503")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception);

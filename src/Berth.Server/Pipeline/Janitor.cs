@@ -14,7 +14,7 @@ namespace Berth.Server.Pipeline;
 /// Never throws (but for cancellation): each part, and each item in it, that fails is logged and tried again next sweep.
 /// </summary>
 public sealed class Janitor(
-    IJobStore store,
+    IJobLedger store,
     IContainerEngine engine,
     EngineNames names,
     JobResources resources,
@@ -28,6 +28,13 @@ public sealed class Janitor(
 {
     /// <summary>A directory of a job the store does not know is left alone this long: it may be a submission in progress.</summary>
     public static readonly TimeSpan UnknownDirectoryGrace = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long this janitor leaves a directory of an unknown job alone: <see cref="UnknownDirectoryGrace"/>, or zero on an
+    /// agent, whose lease client knows each job it claimed before it makes the job's directory (so there every unknown
+    /// job's directory is a leftover, even one a previous run of the agent made a moment ago).
+    /// </summary>
+    internal TimeSpan DirectoryGrace { get; set; } = UnknownDirectoryGrace;
 
     private const string ProcRoot = "/proc";
 
@@ -190,7 +197,7 @@ public sealed class Janitor(
             return;
         }
         var unknown = await store.GetAsync(jobId, cancellationToken) is null;
-        if (unknown && time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < UnknownDirectoryGrace)
+        if (unknown && time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(directory) < DirectoryGrace)
         {
             return;
         }

@@ -12,7 +12,7 @@ namespace Berth.Server.Pipeline;
 /// process left.
 /// </summary>
 public sealed class JobRunner(
-    IJobStore store,
+    IJobLedger store,
     JobPipeline pipeline,
     JobResources resources,
     Janitor janitor,

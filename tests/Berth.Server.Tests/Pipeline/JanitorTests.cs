@@ -20,7 +20,7 @@ public sealed class JanitorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private Janitor Create(IJobStore store, RunscContainers? containers = null)
+    private Janitor Create(IJobLedger store, RunscContainers? containers = null)
     {
         var options = Options.Create(new BerthOptions { DataRoot = _root });
         var engine = new FakeEngine { Down = true };
@@ -229,30 +229,15 @@ public sealed class JanitorTests : IDisposable
         return job;
     }
 
-    private sealed class StoreFake(Func<string, Job?> get) : IJobStore
+    private sealed class StoreFake(Func<string, Job?> get) : IJobLedger
     {
         public Task<Job?> GetAsync(string id, CancellationToken cancellationToken) => Task.FromResult(get(id));
-
-        public Task InitializeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<Job?> TryEnqueueAsync(Job job, int queueCap, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<Job>> ListAsync(string? owner, JobStatus? status, int limit, string? afterId, CancellationToken cancellationToken) =>
-            throw new NotSupportedException();
 
         public Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task SaveAsync(Job job, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<bool> CancelIfQueuedAsync(string id, DateTimeOffset now, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<bool> DeleteIfTerminalAsync(string id, CancellationToken cancellationToken) => throw new NotSupportedException();
-
         public Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task<int> CountQueuedAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task CheckWritableAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 
     private sealed class ListLogger : ILogger<Janitor>

@@ -14,7 +14,7 @@ namespace Berth.Server.Pipeline.Stages;
 /// instance that carries the key and the same owner's cache label, under a tag of its own. Another owner's image, an
 /// image built on a base the operator has since replaced, or one the janitor already removed, is never reused.
 /// </summary>
-public sealed class ImageReuse(IContainerEngine engine, EngineNames names, IJobStore store)
+public sealed class ImageReuse(IContainerEngine engine, EngineNames names, IJobLedger store)
 {
     /// <summary>
     /// The content key. Each entry of the stored context counts by name, type, mode, owner, link target and content, in
