@@ -76,6 +76,8 @@ public sealed class AgentLedger(
             Log.ClaimDropped(logger, Ellipsis.Truncate(claim.Job.Id, 64), e.Message);
             return null; // not a job id this agent can hold: its lease runs out on the server
         }
+        // Every line about the job carries its ids, also those of the lease's loops (started inside this scope).
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = claim.Job.Id, ["CorrelationId"] = claim.Job.CorrelationId });
         var lease = new AgentLease(claim, sentAt, paths, api, active, time, logger, abandoned => EndAsync(abandoned, release: false));
         if (!_leases.TryAdd(lease.JobId, lease))
         {
