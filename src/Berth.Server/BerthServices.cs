@@ -18,14 +18,14 @@ namespace Berth.Server;
 public static class BerthServices
 {
     /// <summary>Options (validated at start-up), the store, the API's services, the engine, the pipeline and the workers.</summary>
-    public static IServiceCollection AddBerth(this IServiceCollection services)
+    public static IServiceCollection AddBerth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddAuthentication(ApiKeyAuthentication.SchemeName).AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorization();
 
         services.AddBerthPipeline();
-        services.AddBerthStore();
+        services.AddBerthStore(configuration);
         services.AddSingleton<IJobLedger>(sp => sp.GetRequiredService<IJobStore>());
         services.AddSingleton<JobService>();
         services.AddBerthWorkers();

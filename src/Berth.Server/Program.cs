@@ -3,6 +3,8 @@ using Berth.Server.Agent;
 using Berth.Server.Api;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
+using Berth.Server.Fleet;
+using Berth.Server.Storage;
 using Berth.Server.Http;
 using Berth.Server.Jobs;
 using Microsoft.Extensions.Options;
@@ -15,7 +17,7 @@ if (args is ["agent", ..])
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Services.AddBerth();
+builder.Services.AddBerth(builder.Configuration);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<StoreUnavailable>();
 builder.Services.AddOpenApi();
@@ -41,4 +43,8 @@ app.MapOpenApi();
 app.MapScalarApiReference("/docs");
 app.MapHealthEndpoints();
 app.MapJobEndpoints();
+if (app.Services.GetRequiredService<IOptions<StoreOptions>>().Value.IsPostgres)
+{
+    app.MapAgentEndpoints(); // agents claim and report jobs here; a SQLite Berth runs its own
+}
 app.Run();

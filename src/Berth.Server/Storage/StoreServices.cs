@@ -3,6 +3,7 @@ using Berth.Server.Configuration;
 using Berth.Server.Fleet;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
+using Berth.Server.Storage.Postgres;
 using Berth.Server.Submissions;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ public static class StoreServices
     /// The store and what depends on where jobs are kept (<c>Store:Provider</c>): SQLite with local files and in-process
     /// workers, or PostgreSQL with files in the database and agents (<c>Berth:Workers</c> must then be 0).
     /// </summary>
-    public static IServiceCollection AddBerthStore(this IServiceCollection services)
+    public static IServiceCollection AddBerthStore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations()
             .Validate<IOptions<BerthOptions>>((store, berth) => !store.IsPostgres || berth.Value.Workers == 0,
@@ -26,10 +27,24 @@ public static class StoreServices
         services.AddAuthorizationBuilder().AddPolicy(AgentAuthentication.Policy, policy =>
             policy.AddAuthenticationSchemes(AgentAuthentication.SchemeName).RequireAuthenticatedUser());
 
-        services.AddSingleton<IJobStore, SqliteJobStore>();
-        services.AddSingleton<IJobFiles, LocalJobFiles>();
-        services.AddSingleton<IJobExecution, LocalExecution>();
-        services.AddSingleton<ISubmitQuota, InMemorySubmitQuota>();
+        // Which implementations to register depends on it; a value that is no provider is refused at start-up (StoreOptions).
+        if (configuration[$"{StoreOptions.Section}:Provider"] == "postgres")
+        {
+            services.AddSingleton<PostgresDatabase>();
+            services.AddSingleton<IJobStore, PostgresJobStore>();
+            services.AddSingleton<IJobFiles, PostgresJobFiles>();
+            services.AddSingleton<IFleetStore, PostgresFleetStore>();
+            services.AddSingleton<IJobExecution, FleetExecution>();
+            services.AddSingleton<ISubmitQuota, DatabaseSubmitQuota>();
+            services.AddHostedService<LeaseReaper>();
+        }
+        else
+        {
+            services.AddSingleton<IJobStore, SqliteJobStore>();
+            services.AddSingleton<IJobFiles, LocalJobFiles>();
+            services.AddSingleton<IJobExecution, LocalExecution>();
+            services.AddSingleton<ISubmitQuota, InMemorySubmitQuota>();
+        }
         return services;
     }
 }

@@ -52,7 +52,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging(logging => logging.AddProvider(Log));
-        services.AddBerth();
+        services.AddBerth(configuration);
         services.AddSingleton<IContainerEngine>(engine);
         services.AddSingleton<IDataVolumes>(volumes);
         services.AddSingleton<TimeProvider>(time);
