@@ -110,16 +110,19 @@ public sealed class FleetLabTests(ITestOutputHelper output)
         });
 
     [Fact]
-    public Task KillAgentAsync_AgentAndEngine_EveryProcessDiesAndTheRestartedEngineRunsNothingOld() =>
-        FleetLab.RunAsync(StandIns(servers: 1, agents: 1), async lab =>
+    public Task KillAgentAsync_AgentAndEngine_EveryProcessOfThatAgentDiesAndTheRestartedEngineRunsNothingOld() =>
+        FleetLab.RunAsync(StandIns(servers: 1, agents: 2), async lab =>
         {
-            var agent = lab.Agents[0];
+            var (agent, other) = (lab.Agents[1], lab.Agents[0]);
             var runtimes = await RuntimesAsync(agent);
             var containers = new List<string>();
             foreach (var runtime in runtimes)
             {
-                containers.Add((await DockerAsync(agent, "run", "-d", "--network", "none", "--runtime", runtime, "busybox:latest", "sleep", "1000")).Trim());
+                containers.Add((await DockerAsync(agent, "run", "-d", "--network", "none", "--runtime", runtime, "--label", "berth.job=j-lab",
+                    "busybox:latest", "sleep", "1000")).Trim());
             }
+            var bystander = (await DockerAsync(other, "run", "-d", "--network", "none", "busybox:latest", "sleep", "1000")).Trim();
+            Assert.Same(agent, await lab.WaitForJobContainerAsync("j-lab"));
             var containerPids = new List<int>();
             foreach (var id in containers)
             {
@@ -135,6 +138,9 @@ public sealed class FleetLabTests(ITestOutputHelper output)
             Assert.All(containerPids, pid => Assert.False(HostProcesses.IsLive(pid), $"container process {pid} survived"));
             Assert.Empty(await agent.Engine.Footprint.ProcessesAsync()); // no containerd, shim or runsc left
             Assert.Empty(HostProcesses.InCgroup(agent.Engine.CgroupParent));
+            // The other agent and its engine are untouched.
+            Assert.True(other.Process!.IsRunning);
+            Assert.Equal("true", (await DockerAsync(other, "inspect", "-f", "{{.State.Running}}", bystander)).Trim());
 
             await lab.RestartAgentAsync(agent);
 
@@ -146,6 +152,27 @@ public sealed class FleetLabTests(ITestOutputHelper output)
                 Assert.Equal("false", (await DockerAsync(agent, "inspect", "-f", "{{.State.Running}}", id)).Trim());
             }
             Assert.Equal("ready", await CurlAsync(agent, lab.Servers[0].UrlFor(agent)));
+        });
+
+    [Fact]
+    public Task KillDaemonAsync_DockerdAlone_ContainersRunOnUntilTheRestartedDaemonStopsThem() =>
+        FleetLab.RunAsync(StandIns(servers: 1, agents: 1), async lab =>
+        {
+            var engine = lab.Agents[0].Engine;
+            var id = (await DockerAsync(lab.Agents[0], "run", "-d", "--network", "none", "busybox:latest", "sleep", "1000")).Trim();
+            var pid = int.Parse((await DockerAsync(lab.Agents[0], "inspect", "-f", "{{.State.Pid}}", id)).Trim(), CultureInfo.InvariantCulture);
+            var daemon = engine.DaemonId;
+
+            await engine.KillDaemonAsync();
+
+            Assert.False(engine.IsRunning);
+            Assert.False(HostProcesses.IsLive(daemon));
+            Assert.True(HostProcesses.IsLive(pid), "the container runs on without its daemon (dockerd crashed, not the machine)");
+
+            await engine.RestartAsync();
+
+            Assert.True(await EventuallyAsync(() => !HostProcesses.IsLive(pid)), "a daemon without live-restore stops what it finds running");
+            Assert.Equal("false", (await DockerAsync(lab.Agents[0], "inspect", "-f", "{{.State.Running}}", id)).Trim());
         });
 
     [Fact]

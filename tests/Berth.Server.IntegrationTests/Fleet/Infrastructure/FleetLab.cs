@@ -23,11 +23,12 @@ namespace Berth.Server.IntegrationTests.Fleet.Infrastructure;
 /// await FleetLab.RunAsync(new FleetLabOptions { ServerSettings = new Dictionary&lt;string, string&gt; { ["Fleet:LeaseSeconds"] = "6" } }, async lab =>
 /// {
 ///     var job = await lab.Api(lab.Servers[0], "alice").SubmitAsync(BerthApi.Busybox("sleep 20"));
-///     var agent = await lab.WaitForAgentOfAsync(job.Id);   // or read job.Agent
-///     await lab.KillAgentAsync(agent);
+///     var first = await lab.WaitForJobContainerAsync(job.Id);    // the agent that runs it
+///     await lab.KillAgentAsync(first);                            // agent and engine, SIGKILL
 ///     var done = await lab.Api(lab.Servers[1], "alice").WaitTerminalAsync(job.Id, 120);
-///     await lab.RestartAgentAsync(agent);
-///     Assert.Empty(await agent.LeftoversAsync());
+///     Assert.Equal(JobStatus.Succeeded, done.Status);
+///     await lab.RestartAgentAsync(first);
+///     Assert.Empty(await first.LeftoversAsync());
 /// });
 /// </code>
 /// </example>
@@ -167,6 +168,30 @@ public sealed class FleetLab : IAsyncDisposable
 
     /// <summary>Berth's API on <paramref name="server"/> as <paramref name="owner"/>.</summary>
     public BerthApi Api(FleetServer server, string owner = Admin) => new(Client(server, owner));
+
+    /// <summary>
+    /// Waits until a container of job <paramref name="jobId"/> (Berth's label <c>berth.job</c>) exists on an agent's engine,
+    /// and returns that agent: the one running the job.
+    /// </summary>
+    public async Task<FleetAgent> WaitForJobContainerAsync(string jobId, int seconds = 60)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var agent in _agents.Where(a => a.Engine.IsRunning))
+            {
+                if ((await agent.Engine.Docker.JobContainersAsync(jobId)).Count > 0)
+                {
+                    return agent;
+                }
+            }
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
+            {
+                throw new TimeoutException($"no agent's engine ran a container of job {jobId} within {seconds} s");
+            }
+            await Task.Delay(100);
+        }
+    }
 
     /// <summary>Cuts <paramref name="agent"/> off: the hub's end of its link goes down, its packets are dropped unanswered.</summary>
     public Task PartitionAsync(FleetAgent agent) => Own(agent).Link.SetDownAsync(LinkEnd.Left);
