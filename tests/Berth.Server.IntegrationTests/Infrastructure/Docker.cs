@@ -202,6 +202,17 @@ public sealed class Docker(Uri endpoint) : IDisposable
         Assert.True(errors.Count == 0 && await target.ImageExistsAsync(reference), $"{reference} was not copied: {string.Join("; ", errors)}");
     }
 
+    /// <summary>Imports a file system tar as the image <paramref name="reference"/> (<c>docker import</c>), with Dockerfile <paramref name="changes"/>.</summary>
+    public async Task ImportAsync(Stream rootfs, string reference, IList<string> changes)
+    {
+        var colon = reference.LastIndexOf(':');
+        var errors = new List<string>();
+        await _client.Images.CreateImageAsync(
+            new ImagesCreateParameters { FromSrc = "-", Repo = reference[..colon], Tag = reference[(colon + 1)..], Changes = changes },
+            rootfs, null, new Progress<JSONMessage>(m => { if (m.Error is not null) { errors.Add(m.Error.Message); } }));
+        Assert.True(errors.Count == 0 && await ImageExistsAsync(reference), $"{reference} was not imported: {string.Join("; ", errors)}");
+    }
+
     public async Task<ImageInspectResponse> InspectImageAsync(string reference) => await _client.Images.InspectImageAsync(reference);
 
     public void Dispose() => _client.Dispose();
