@@ -153,9 +153,8 @@ public sealed class PostgresJobFilesTests(PostgresFixture fixture) : IAsyncLifet
     {
         var content = RandomBytes(Chunk + 3, seed: 7);
         await _files.WriteAsync("job1", JobFile.Context, new MemoryStream(content), default);
-        await _db.ExecuteAsync("CHECKPOINT"); // the test cluster commits without waiting for the WAL
 
-        await fixture.Cluster.RestartImmediateAsync();
+        await _db.CrashAndRestartAsync(fixture.Cluster);
 
         Assert.Equal(content, await ReadAllAsync("job1", JobFile.Context));
         await _files.WriteAsync("job2", JobFile.Sbom, new MemoryStream("{}"u8.ToArray()), default);

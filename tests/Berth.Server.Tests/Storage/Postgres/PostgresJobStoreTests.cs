@@ -132,9 +132,8 @@ public sealed class PostgresJobStoreTests(PostgresFixture fixture) : JobStoreCon
         var job = await EnqueueAsync();
         // Several connections in the pool, all of which the restart breaks.
         await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => Store.ListAsync(null, null, 10, null, default))));
-        await _db.ExecuteAsync("CHECKPOINT"); // the test cluster commits without waiting for the WAL: a crash would lose the job
 
-        await fixture.Cluster.RestartImmediateAsync();
+        await _db.CrashAndRestartAsync(fixture.Cluster);
 
         Assert.Equal(job.Id, (await Store.GetAsync(job.Id, default))?.Id);
         Assert.NotNull(await Store.TryEnqueueAsync(NewJob(), 10, default));

@@ -46,7 +46,8 @@ internal sealed class TestDatabase : IAsyncDisposable
     {
         await using var connection = await OpenConnectionAsync();
         await using var command = Command(sql, connection, parameters);
-        return (T)(await command.ExecuteScalarAsync())!;
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? reader.GetFieldValue<T>(0) : throw new InvalidOperationException($"no row from {sql}");
     }
 
     public async Task<List<T>> ColumnAsync<T>(string sql, params (string Name, object? Value)[] parameters)
@@ -60,6 +61,16 @@ internal sealed class TestDatabase : IAsyncDisposable
             values.Add(reader.GetFieldValue<T>(0));
         }
         return values;
+    }
+
+    /// <summary>
+    /// Restarts the cluster as a crash would, every commit so far kept: the test cluster commits without waiting for
+    /// the WAL (<c>synchronous_commit=off</c>), so a crash would otherwise lose the latest ones.
+    /// </summary>
+    public async Task CrashAndRestartAsync(PostgresCluster cluster)
+    {
+        await ExecuteAsync("CHECKPOINT");
+        await cluster.RestartImmediateAsync();
     }
 
     public async Task<NpgsqlConnection> OpenConnectionAsync()
