@@ -56,9 +56,10 @@ public sealed class AgentLease : IAsyncDisposable
     private Task _shipper = Task.CompletedTask;
     private Task _watcher = Task.CompletedTask;
 
-    /// <param name="sentAt">When the claim was sent (this clock): the lease runs from then at the latest.</param>
+    /// <param name="answeredAt">When the claim's answer arrived (this clock). The server claimed the job just before answering
+    /// (a claim long-polls, so the time it was sent says nothing); the lease runs from about then.</param>
     /// <param name="abandoned">Called (once, not awaited) when the job's worker is gone without its end saved.</param>
-    public AgentLease(ClaimResponse claim, DateTimeOffset sentAt, JobPaths paths, FleetClient api, ActiveJobs active, TimeProvider time, ILogger logger,
+    public AgentLease(ClaimResponse claim, DateTimeOffset answeredAt, JobPaths paths, FleetClient api, ActiveJobs active, TimeProvider time, ILogger logger,
         Func<AgentLease, Task> abandoned)
     {
         _abandoned = abandoned;
@@ -72,7 +73,7 @@ public sealed class AgentLease : IAsyncDisposable
         Paths = paths;
         _lease = TimeSpan.FromSeconds(Math.Max(1, claim.LeaseSeconds));
         _interval = _lease / 3;
-        _heldUntilTicks = (sentAt + _lease).UtcTicks;
+        _heldUntilTicks = (answeredAt + _lease).UtcTicks;
         _beating = CancellationTokenSource.CreateLinkedTokenSource(_lost.Token);
         _shipping = CancellationTokenSource.CreateLinkedTokenSource(_lost.Token);
         _logs = new LogShipper(api, JobId, Token, paths, logger);

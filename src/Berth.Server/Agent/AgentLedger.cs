@@ -50,8 +50,9 @@ public sealed class AgentLedger(
     /// <summary>Claims a job from the API and makes its directory here. Null when none came (or the claim could not be used).</summary>
     public async Task<Job?> ClaimNextAsync(JobStatus status, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var sentAt = time.GetUtcNow();
         var reply = await api.ClaimAsync(new ClaimRequest(settings.Name, ClaimWaitSeconds), cancellationToken);
+        // A claim long-polls: the server claims the job just before it answers, not when the request was sent.
+        var answeredAt = time.GetUtcNow();
         if (reply.Outcome != ApiOutcome.Done)
         {
             await BackOffAsync(reply, cancellationToken);
@@ -78,7 +79,7 @@ public sealed class AgentLedger(
         }
         // Every line about the job carries its ids, also those of the lease's loops (started inside this scope).
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = claim.Job.Id, ["CorrelationId"] = claim.Job.CorrelationId });
-        var lease = new AgentLease(claim, sentAt, paths, api, active, time, logger, abandoned => EndAsync(abandoned, release: false));
+        var lease = new AgentLease(claim, answeredAt, paths, api, active, time, logger, abandoned => EndAsync(abandoned, release: false));
         if (!_leases.TryAdd(lease.JobId, lease))
         {
             Log.ClaimDropped(logger, lease.JobId, "this agent still holds an earlier claim of the job");

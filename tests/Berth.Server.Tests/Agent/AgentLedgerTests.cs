@@ -114,6 +114,26 @@ public sealed class AgentLedgerTests
         Assert.Equal(1, job.Claims); // the agent's worker goes on claiming, and the job is not queued
     }
 
+    /// <summary>An idle agent's claim waits longer than a lease before a job arrives: the lease runs from the answer, not from the request.</summary>
+    [Fact]
+    public async Task ClaimNextAsync_LongPollLongerThanTheLease_KeepsTheLeaseAndCompletes()
+    {
+        await using var api = await FakeFleetServer.StartAsync();
+        api.LeaseSeconds = 3;
+        api.MaxClaimWait = TimeSpan.FromSeconds(20);
+        var engine = AgentHarness.NewEngine();
+        engine.Run = Succeeds;
+        await using var agent = await AgentHarness.StartAsync([api.Url], engine);
+        await Task.Delay(TimeSpan.FromSeconds(5)); // the claim has been waiting longer than a lease
+
+        var job = await api.EnqueueAsync();
+        await FakeFleetServer.WaitUntilAsync(() => !job.Results.IsEmpty, "the result arrived", seconds: 30);
+
+        Assert.Equal(JobStatus.Succeeded, Assert.Single(job.Results).Status);
+        Assert.Equal(0, job.StaleWrites);
+        Assert.Equal(1, job.Claims);
+    }
+
     [Fact]
     public async Task Lease_Api503ForLessThanTheLease_RetriesAndTheJobCompletes()
     {
