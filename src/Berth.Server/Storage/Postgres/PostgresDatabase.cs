@@ -21,6 +21,7 @@ namespace Berth.Server.Storage.Postgres;
 public sealed class PostgresDatabase : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _listenSource;
     private readonly ILogger _logger;
     private readonly Lazy<PostgresQueueListener> _listener;
 
@@ -36,10 +37,14 @@ public sealed class PostgresDatabase : IAsyncDisposable
         {
             builder.ConnectionStringBuilder.ApplicationName = "berth";
         }
+        // Berth's statements leave no session state behind (advisory locks are per transaction; the LISTEN connection is
+        // not pooled), so a connection needs no DISCARD ALL on its way back to the pool.
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
         _dataSource = builder.Build();
+        _listenSource = new NpgsqlDataSourceBuilder(builder.ConnectionString) { ConnectionStringBuilder = { Pooling = false } }.Build();
         Time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _listener = new(() => new PostgresQueueListener(_dataSource, Time, _logger), LazyThreadSafetyMode.ExecutionAndPublication);
+        _listener = new(() => new PostgresQueueListener(_listenSource, ClearPool, Time, _logger), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     internal TimeProvider Time { get; }
@@ -127,6 +132,7 @@ public sealed class PostgresDatabase : IAsyncDisposable
         {
             await _listener.Value.DisposeAsync();
         }
+        await _listenSource.DisposeAsync();
         await _dataSource.DisposeAsync();
     }
 

@@ -63,7 +63,7 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
         if (progress is not null)
         {
             RequireActive(progress.Status, nameof(progress));
-            RequireSameJob(jobId, progress);
+            RequireSameJob(jobId, progress, nameof(progress));
         }
         return database.WriteAsync(async (connection, _, ct) =>
         {
@@ -108,7 +108,7 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
         {
             throw new ArgumentException($"a result must be succeeded, failed or canceled, not {result.Status.ToWire()}", nameof(result));
         }
-        RequireSameJob(jobId, result);
+        RequireSameJob(jobId, result, nameof(result));
         return database.WriteAsync(async (connection, _, ct) =>
         {
             // The second EXISTS reads the row as it was before this statement: true only for an earlier completion.
@@ -250,7 +250,7 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
                 else
                 {
                     var failure = new JobFailure(FailureReasons.WorkerLost,
-                        $"the agent '{job.Agent}' stopped answering (its lease ran out without a heartbeat) on attempt {job.Attempts} of {maxAttempts} (Fleet:MaxAttempts)");
+                        $"the agent '{job.Agent ?? "(unnamed)"}' stopped answering (its lease ran out without a heartbeat) on attempt {job.Attempts} of {maxAttempts} (Fleet:MaxAttempts)");
                     await UpdateAsync(connection, Ended(job, JobStatus.Failed, StageStatus.Failed, now, failure), ct);
                     expired.Add(new(job.Id, job.Agent, Requeued: false));
                 }
@@ -397,11 +397,11 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
         }
     }
 
-    private static void RequireSameJob(string jobId, Job job)
+    private static void RequireSameJob(string jobId, Job job, string parameter)
     {
         if (job.Id != jobId)
         {
-            throw new ArgumentException($"the job sent is {job.Id}, not {jobId}", nameof(job));
+            throw new ArgumentException($"the job sent is {job.Id}, not {jobId}", parameter);
         }
     }
 

@@ -6,9 +6,10 @@ namespace Berth.Server.Storage.Postgres;
 
 /// <summary>
 /// The process's one <c>LISTEN</c> on <see cref="PostgresSchema.QueuedChannel"/>: a background loop that holds one
-/// connection, waits for notifications and wakes every current waiter on each. When the connection drops (a PostgreSQL
-/// restart) it clears the pool, reconnects with a growing delay, and on listening again wakes every waiter, since
-/// notifications sent meanwhile were lost. Started by the first wait.
+/// connection (not pooled), waits for notifications and wakes every current waiter on each. When the connection drops
+/// (a PostgreSQL restart) it clears the pool of the other connections, which the restart broke too, reconnects with a
+/// growing delay, and on listening again wakes every waiter, since notifications sent meanwhile were lost. Started by
+/// the first wait.
 /// </summary>
 internal sealed class PostgresQueueListener : IAsyncDisposable
 {
@@ -19,6 +20,7 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
     private static readonly TimeSpan LastRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly Action _clearPool;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -27,9 +29,10 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
     private TaskCompletionSource _listening = NewSignal();
     private Task? _loop;
 
-    public PostgresQueueListener(NpgsqlDataSource dataSource, TimeProvider time, ILogger logger)
+    public PostgresQueueListener(NpgsqlDataSource dataSource, Action clearPool, TimeProvider time, ILogger logger)
     {
         _dataSource = dataSource;
+        _clearPool = clearPool;
         _time = time;
         _logger = logger;
     }
@@ -119,7 +122,7 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
                         _listening = NewSignal();
                     }
                 }
-                _dataSource.Clear();
+                _clearPool();
                 if (!lost)
                 {
                     Log.QueueListenerLost(_logger, (int)delay.TotalMilliseconds, e);
