@@ -12,6 +12,10 @@ using Berth.Server.Fleet;
 using Berth.Server.Jobs;
 using Berth.Tests.Shared;
 
+if (args.Contains("--e2e"))
+{
+    return await EndToEnd.RunAsync(Arg("--e2e", 15));
+}
 var samples = Arg("--samples", 200);
 var jobs = Arg("--jobs", 1000);
 var agents = Arg("--agents", 3);
@@ -19,18 +23,19 @@ var agents = Arg("--agents", 3);
 await using var cluster = await PostgresCluster.StartAsync();
 var connection = await cluster.CreateDatabaseAsync();
 var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-var port = FreePort();
+var port = EndToEnd.FreePort();
 var dataRoot = Directory.CreateTempSubdirectory("berth-fleet-bench-").FullName;
 using var server = StartServer(port, connection, token, dataRoot);
 try
 {
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-    await WaitReadyAsync(http);
+    await EndToEnd.WaitReadyAsync(http);
     var agent = new AgentClient(http, token);
 
     // 1. Submit to claim, with one idle agent already waiting in a long poll. Baseline: the submission's own round trip.
     var claimLatency = new List<double>();
     var submitLatency = new List<double>();
+    var afterAnswer = new List<double>();
     for (var i = 0; i < samples + 10; i++)
     {
         var claim = agent.ClaimAsync("bench-idle", 30);
@@ -45,10 +50,12 @@ try
         {
             claimLatency.Add(latency.TotalMilliseconds);
             submitLatency.Add(submitted.TotalMilliseconds);
+            afterAnswer.Add(Math.Max(0, (latency - submitted).TotalMilliseconds));
         }
     }
     Console.WriteLine($"submit -> claim by an idle agent ({samples} samples): p50 {P(claimLatency, 50):F1} ms, p99 {P(claimLatency, 99):F1} ms " +
-        $"(the submission's own round trip: p50 {P(submitLatency, 50):F1} ms, p99 {P(submitLatency, 99):F1} ms)");
+        $"(the submission's own round trip: p50 {P(submitLatency, 50):F1} ms, p99 {P(submitLatency, 99):F1} ms; " +
+        $"claim after the submission was answered: p50 {P(afterAnswer, 50):F1} ms, p99 {P(afterAnswer, 99):F1} ms)");
 
     // 2. Drain: jobs queued first, then several agents claim and finish them as fast as they can.
     var ids = new List<string>();
@@ -98,66 +105,13 @@ static async Task<string> SubmitAsync(HttpClient http)
     return job!["id"].ToString()!;
 }
 
-static Process StartServer(int port, string connection, string token, string dataRoot)
-{
-    var dll = Path.Combine(RepoRoot(), "src/Berth.Server/bin/Release/net10.0/Berth.Server.dll");
-    var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var arg in new[]
-             {
-                 dll, "--urls", $"http://127.0.0.1:{port}", $"--Berth:DataRoot={dataRoot}", "--Berth:Workers=0", "--Berth:QueueCap=100000",
-                 "--Store:Provider=postgres", $"--Store:ConnectionString={connection}", "--Auth:SubmitsPerMinute=100000",
-                 "--Agents:Tokens:0:Name=bench", $"--Agents:Tokens:0:Sha256={Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)))}",
-                 "--Logging:LogLevel:Default=Warning",
-             })
-    {
-        start.ArgumentList.Add(arg);
-    }
-    var process = Process.Start(start)!;
-    process.OutputDataReceived += (_, _) => { };
-    process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine(e.Data); };
-    process.BeginOutputReadLine();
-    process.BeginErrorReadLine();
-    return process;
-}
-
-static async Task WaitReadyAsync(HttpClient http)
-{
-    for (var i = 0; i < 240; i++)
-    {
-        try
-        {
-            using var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
-            if (ready.IsSuccessStatusCode)
-            {
-                return;
-            }
-        }
-        catch (HttpRequestException)
-        {
-        }
-        await Task.Delay(250);
-    }
-    throw new TimeoutException("the API server did not become ready");
-}
-
-static string RepoRoot()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        if (File.Exists(Path.Combine(dir.FullName, "Berth.slnx")))
-        {
-            return dir.FullName;
-        }
-    }
-    throw new InvalidOperationException("run from inside the repository");
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
+static Process StartServer(int port, string connection, string token, string dataRoot) => EndToEnd.Start(
+[
+    "--urls", $"http://127.0.0.1:{port}", $"--Berth:DataRoot={dataRoot}", "--Berth:Workers=0", "--Berth:QueueCap=100000",
+    "--Store:Provider=postgres", $"--Store:ConnectionString={connection}", "--Auth:SubmitsPerMinute=100000",
+    "--Agents:Tokens:0:Name=bench", $"--Agents:Tokens:0:Sha256={Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)))}",
+    "--Logging:LogLevel:Default=Warning",
+]);
 
 static double P(List<double> values, int percentile)
 {
