@@ -58,7 +58,7 @@ public static class AgentProtocol
 }
 
 /// <param name="Agent">The agent's name (<c>--name</c>; shown as the job's <c>agent</c>): 1-64 of <c>[A-Za-z0-9._-]</c>.</param>
-/// <param name="WaitSeconds">How long to wait for a job, 0-30 (capped by <c>Fleet:MaxClaimWaitSeconds</c>).</param>
+/// <param name="WaitSeconds">How long to wait for a job, 0-30 (capped by <c>Fleet:MaxClaimWaitSeconds</c> and by a third of the lease: a job claimed at the end of the wait still reaches the agent with two thirds of its lease left).</param>
 public sealed record ClaimRequest(string Agent, int WaitSeconds);
 
 /// <param name="Job">The job as claimed (status of the first stage, attempts counted, <c>agent</c> set).</param>
