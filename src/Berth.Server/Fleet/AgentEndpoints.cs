@@ -66,7 +66,7 @@ public static partial class AgentEndpoints
                 await using var dockerfile = await files.OpenReadAsync(claimed.Job.Id, JobFile.Dockerfile, cancellationToken);
                 using var reader = new StreamReader(dockerfile ?? Stream.Null);
                 return TypedResults.Ok(new ClaimResponse(claimed.Job, claimed.Token, claimed.ExpiresAt, fleetOptions.LeaseSeconds,
-                    await reader.ReadToEndAsync(cancellationToken)));
+                    await reader.ReadToEndAsync(cancellationToken), fleetOptions.ReconnectGraceSeconds));
             }
             var left = deadline - time.GetUtcNow();
             if (left <= TimeSpan.Zero)

@@ -65,7 +65,11 @@ public sealed record ClaimRequest(string Agent, int WaitSeconds);
 /// <param name="LeaseToken">Carried by every later request about this job.</param>
 /// <param name="LeaseSeconds">Send a heartbeat well within this (every third of it).</param>
 /// <param name="Dockerfile">The Dockerfile the job builds (also inside the context).</param>
-public sealed record ClaimResponse(Job Job, long LeaseToken, DateTimeOffset LeaseExpiresAt, int LeaseSeconds, string Dockerfile);
+/// <param name="ReconnectGraceSeconds">
+/// <c>Fleet:ReconnectGraceSeconds</c>: after the database (re)starts, no lease expires for this long. A heartbeat that an
+/// API server answers with 503 "Store unavailable" therefore keeps the lease until its send time plus this (0: it does not).
+/// </param>
+public sealed record ClaimResponse(Job Job, long LeaseToken, DateTimeOffset LeaseExpiresAt, int LeaseSeconds, string Dockerfile, int ReconnectGraceSeconds = 0);
 
 /// <param name="Job">Progress to save (status, stages, image, lint, scan, cache hit), or null for a bare lease extension.</param>
 public sealed record HeartbeatRequest(long LeaseToken, Job? Job);
