@@ -14,6 +14,13 @@ namespace Berth.Server.Agent;
 /// cancel stops it (<see cref="ActiveJobs.Cancel"/>), and nothing more is sent for it.
 /// </para>
 /// <para>
+/// A heartbeat that an API server answers with 503 "Store unavailable" (<see cref="ApiReply{T}.DatabaseDown"/>) is
+/// different: the database could not be reached after the heartbeat was sent, so when it comes back it has started after
+/// that, and no lease expires within the reconnect grace of its start (<see cref="ClaimResponse.ReconnectGraceSeconds"/>).
+/// The lease holds at least until the heartbeat's send time plus the grace, and the job runs on through a database
+/// restart; the first heartbeat that reaches the database again renews the lease (or gets 409 if it ran out after all).
+/// </para>
+/// <para>
 /// A job handed to a worker that no worker runs any more, without its end saved (the worker failed in its clean-up), is
 /// abandoned: the lease ends here without a result, and the API re-queues the job when the lease runs out.
 /// </para>
@@ -31,6 +38,7 @@ public sealed class AgentLease : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly LogShipper _logs;
     private readonly TimeSpan _lease;
+    private readonly TimeSpan _grace;
     private readonly TimeSpan _interval;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _beating;
@@ -72,6 +80,7 @@ public sealed class AgentLease : IAsyncDisposable
         Job = claim.Job;
         Paths = paths;
         _lease = TimeSpan.FromSeconds(Math.Max(1, claim.LeaseSeconds));
+        _grace = TimeSpan.FromSeconds(Math.Max(0, claim.ReconnectGraceSeconds));
         _interval = _lease / 3;
         _heldUntilTicks = (answeredAt + _lease).UtcTicks;
         _beating = CancellationTokenSource.CreateLinkedTokenSource(_lost.Token);
@@ -90,7 +99,10 @@ public sealed class AgentLease : IAsyncDisposable
 
     public bool IsLost => Volatile.Read(ref _isLost) == 1;
 
-    /// <summary>Until when (this clock) the lease is surely held: the send time of the last heartbeat that got through, plus the lease.</summary>
+    /// <summary>
+    /// Until when (this clock) the lease is surely held: the send time of the last heartbeat that got through, plus the
+    /// lease; or, when later, the send time of the last heartbeat answered "the database is down", plus the reconnect grace.
+    /// </summary>
     public DateTimeOffset HeldUntil => new(Interlocked.Read(ref _heldUntilTicks), TimeSpan.Zero);
 
     /// <summary>Starts the heartbeats, the log shipping and the watch on the job's worker.</summary>
@@ -319,6 +331,7 @@ public sealed class AgentLease : IAsyncDisposable
         var stop = _beating.Token;
         var wait = _interval;
         var failing = false;
+        var databaseDown = false; // the lease is held by the reconnect grace
         while (!_ended)
         {
             try
@@ -342,7 +355,9 @@ public sealed class AgentLease : IAsyncDisposable
                 var remaining = HeldUntil - sentAt;
                 if (remaining <= TimeSpan.Zero)
                 {
-                    Lose($"no heartbeat got through for {_lease.TotalSeconds:0.#} s (the lease's length)");
+                    Lose(databaseDown
+                        ? $"no heartbeat got through within the reconnect grace ({_grace.TotalSeconds:0.#} s) of the database outage the API reported"
+                        : $"no heartbeat got through for {_lease.TotalSeconds:0.#} s (the lease's length)");
                     return;
                 }
                 progress = Interlocked.Exchange(ref _unsent, null);
@@ -359,6 +374,12 @@ public sealed class AgentLease : IAsyncDisposable
                 if (reply.Outcome == ApiOutcome.Done)
                 {
                     Interlocked.Exchange(ref _heldUntilTicks, (sentAt + _lease).UtcTicks);
+                    databaseDown = false;
+                }
+                else if (reply.DatabaseDown && sentAt + _grace > HeldUntil)
+                {
+                    Interlocked.Exchange(ref _heldUntilTicks, (sentAt + _grace).UtcTicks); // this loop is the only writer after the claim
+                    databaseDown = true;
                 }
             }
             catch (OperationCanceledException)

@@ -31,7 +31,13 @@ public enum ApiOutcome
 /// <summary>An answer: its outcome, the body of a 200 (default for 204 and failures), and what went wrong otherwise.</summary>
 public sealed record ApiReply<T>(ApiOutcome Outcome, T? Value = default, string? Problem = null)
 {
-    public ApiReply<TOther> As<TOther>() => new(Outcome, default, Problem);
+    /// <summary>
+    /// <see cref="ApiOutcome.Unavailable"/> because the API server answered 503 "Store unavailable": the server is up, its
+    /// database cannot be reached.
+    /// </summary>
+    public bool DatabaseDown { get; init; }
+
+    public ApiReply<TOther> As<TOther>() => new(Outcome, default, Problem) { DatabaseDown = DatabaseDown };
 }
 
 /// <summary>
@@ -172,11 +178,12 @@ public sealed class FleetClient : IDisposable
             {
                 return new(ApiOutcome.Done, response.StatusCode == HttpStatusCode.NoContent ? default : await read(response, linked.Token));
             }
-            var problem = await ProblemAsync(response, linked.Token);
+            var (problem, title) = await ProblemAsync(response, linked.Token);
             return (int)response.StatusCode switch
             {
                 409 => new(ApiOutcome.Stale, default, problem),
                 422 => new(ApiOutcome.Gap, default, problem),
+                503 when title == Http.StoreUnavailable.Title => new(ApiOutcome.Unavailable, default, problem) { DatabaseDown = true },
                 408 or 429 or >= 500 => new(ApiOutcome.Unavailable, default, problem),
                 _ => new(ApiOutcome.Refused, default, problem),
             };
@@ -229,8 +236,8 @@ public sealed class FleetClient : IDisposable
 
     private static Task<bool> Done(HttpResponseMessage response, CancellationToken cancellationToken) => Task.FromResult(true);
 
-    /// <summary>"HTTP 409: title: detail" from a ProblemDetails body, or the start of whatever else came.</summary>
-    private static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>"HTTP 409: title: detail" from a ProblemDetails body (and its title), or the start of whatever else came.</summary>
+    private static async Task<(string Problem, string? Title)> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = $"HTTP {(int)response.StatusCode}";
         try
@@ -244,16 +251,16 @@ public sealed class FleetClient : IDisposable
                 using var json = JsonDocument.Parse(text);
                 var title = json.RootElement.TryGetProperty("title", out var t) ? t.GetString() : null;
                 var detail = json.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
-                return string.Join(": ", new[] { status, title, detail }.Where(s => !string.IsNullOrEmpty(s)));
+                return (string.Join(": ", new[] { status, title, detail }.Where(s => !string.IsNullOrEmpty(s))), title);
             }
             catch (JsonException)
             {
-                return text.Length == 0 ? status : $"{status}: {Berth.Scanner.Ellipsis.Truncate(text, 200)}";
+                return (text.Length == 0 ? status : $"{status}: {Berth.Scanner.Ellipsis.Truncate(text, 200)}", null);
             }
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            return status;
+            return (status, null);
         }
     }
 }

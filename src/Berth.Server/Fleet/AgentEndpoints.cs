@@ -57,7 +57,7 @@ public static partial class AgentEndpoints
         }
         var fleetOptions = options.Value;
         var lease = TimeSpan.FromSeconds(fleetOptions.LeaseSeconds);
-        var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(Math.Min(request.WaitSeconds, fleetOptions.MaxClaimWaitSeconds));
+        var deadline = time.GetUtcNow() + ClaimWait(request.WaitSeconds, fleetOptions);
         while (true)
         {
             if (await fleet.ClaimAsync(request.Agent, pipeline.Stages[0].Status, lease, cancellationToken) is { } claimed)
@@ -66,7 +66,7 @@ public static partial class AgentEndpoints
                 await using var dockerfile = await files.OpenReadAsync(claimed.Job.Id, JobFile.Dockerfile, cancellationToken);
                 using var reader = new StreamReader(dockerfile ?? Stream.Null);
                 return TypedResults.Ok(new ClaimResponse(claimed.Job, claimed.Token, claimed.ExpiresAt, fleetOptions.LeaseSeconds,
-                    await reader.ReadToEndAsync(cancellationToken)));
+                    await reader.ReadToEndAsync(cancellationToken), fleetOptions.ReconnectGraceSeconds));
             }
             var left = deadline - time.GetUtcNow();
             if (left <= TimeSpan.Zero)
@@ -75,6 +75,19 @@ public static partial class AgentEndpoints
             }
             await fleet.WaitForWorkAsync(left < RecheckInterval ? left : RecheckInterval, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// How long a claim may wait for a job: what the agent asked, at most <c>Fleet:MaxClaimWaitSeconds</c> and at most a
+    /// third of the lease. An agent counts its lease from when it sent the claim (it cannot know when the server claimed),
+    /// so a job claimed at the end of a longer wait would reach it with its lease (nearly) run out: it would drop the job
+    /// at once, and the job would be queued again (or fail as <c>worker_lost</c>) when that lease ran out.
+    /// </summary>
+    internal static TimeSpan ClaimWait(int requestedSeconds, FleetOptions options)
+    {
+        var wait = TimeSpan.FromSeconds(Math.Min(requestedSeconds, options.MaxClaimWaitSeconds));
+        var third = TimeSpan.FromSeconds(options.LeaseSeconds) / 3;
+        return wait < third ? wait : third;
     }
 
     internal static async Task<IResult> Context(string id, HttpContext http, IFleetStore fleet, IJobFiles files, CancellationToken cancellationToken)

@@ -58,14 +58,18 @@ public static class AgentProtocol
 }
 
 /// <param name="Agent">The agent's name (<c>--name</c>; shown as the job's <c>agent</c>): 1-64 of <c>[A-Za-z0-9._-]</c>.</param>
-/// <param name="WaitSeconds">How long to wait for a job, 0-30 (capped by <c>Fleet:MaxClaimWaitSeconds</c>).</param>
+/// <param name="WaitSeconds">How long to wait for a job, 0-30 (capped by <c>Fleet:MaxClaimWaitSeconds</c> and by a third of the lease: a job claimed at the end of the wait still reaches the agent with two thirds of its lease left).</param>
 public sealed record ClaimRequest(string Agent, int WaitSeconds);
 
 /// <param name="Job">The job as claimed (status of the first stage, attempts counted, <c>agent</c> set).</param>
 /// <param name="LeaseToken">Carried by every later request about this job.</param>
 /// <param name="LeaseSeconds">Send a heartbeat well within this (every third of it).</param>
 /// <param name="Dockerfile">The Dockerfile the job builds (also inside the context).</param>
-public sealed record ClaimResponse(Job Job, long LeaseToken, DateTimeOffset LeaseExpiresAt, int LeaseSeconds, string Dockerfile);
+/// <param name="ReconnectGraceSeconds">
+/// <c>Fleet:ReconnectGraceSeconds</c>: after the database (re)starts, no lease expires for this long. A heartbeat that an
+/// API server answers with 503 "Store unavailable" therefore keeps the lease until its send time plus this (0: it does not).
+/// </param>
+public sealed record ClaimResponse(Job Job, long LeaseToken, DateTimeOffset LeaseExpiresAt, int LeaseSeconds, string Dockerfile, int ReconnectGraceSeconds = 0);
 
 /// <param name="Job">Progress to save (status, stages, image, lint, scan, cache hit), or null for a bare lease extension.</param>
 public sealed record HeartbeatRequest(long LeaseToken, Job? Job);

@@ -10,6 +10,9 @@ namespace Berth.Server.Http;
 /// </summary>
 public sealed class StoreUnavailable(ILogger<StoreUnavailable> logger) : IExceptionHandler
 {
+    /// <summary>The ProblemDetails title of the 503: agents recognise by it that the API is up and its database is not.</summary>
+    public const string Title = "Store unavailable";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (!IsUnavailable(exception) || httpContext.Response.HasStarted)
@@ -20,7 +23,7 @@ public sealed class StoreUnavailable(ILogger<StoreUnavailable> logger) : IExcept
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = "5";
         await Results.Problem("the job store cannot be reached just now; nothing was changed, retry shortly",
-            statusCode: StatusCodes.Status503ServiceUnavailable, title: "Store unavailable").ExecuteAsync(httpContext);
+            statusCode: StatusCodes.Status503ServiceUnavailable, title: Title).ExecuteAsync(httpContext);
         return true;
     }
 

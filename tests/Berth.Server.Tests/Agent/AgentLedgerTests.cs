@@ -3,6 +3,7 @@ using Berth.Server.Agent;
 using Berth.Server.Configuration;
 using Berth.Server.Docker;
 using Berth.Server.Fleet;
+using Berth.Server.Http;
 using Berth.Server.Jobs;
 using Berth.Server.Tests.Fakes;
 using Berth.Server.Tests.Pipeline;
@@ -176,6 +177,80 @@ public sealed class AgentLedgerTests
         await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
         api.Outage = 503; // a partition, as the agent sees it
+        await FakeFleetServer.WaitUntilAsync(() => !agent.HoldsContainerOf(job.Id) && !Directory.Exists(agent.PathsOf(job.Id).Directory),
+            "the job's container and directory are gone", seconds: 15);
+
+        Assert.Empty(job.Results);
+        Assert.Contains(agent.Log.Lines, l => l.Contains($"Job {job.Id}: lease lost: no heartbeat got through for 3 s", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Lease_DatabaseDownLongerThanTheLeaseWithinTheGrace_JobRunsOnAndCompletesOnItsOnlyClaim()
+    {
+        await using var api = await FakeFleetServer.StartAsync();
+        api.LeaseSeconds = 3;
+        api.ReconnectGraceSeconds = 30;
+        var job = await api.EnqueueAsync();
+        var engine = AgentHarness.NewEngine();
+        engine.Run = async (container, token) =>
+        {
+            api.OutageTitle = StoreUnavailable.Title;
+            api.Outage = 503; // the API servers are up, their database is not
+            container.Write("through the outage\n");
+            await Task.Delay(TimeSpan.FromSeconds(7), token); // more than two leases
+            api.Outage = null;
+            await Succeeds(container, token);
+        };
+        await using var agent = await AgentHarness.StartAsync([api.Url], engine);
+        await FakeFleetServer.WaitUntilAsync(() => !job.Results.IsEmpty, "the result arrived", seconds: 40);
+
+        var result = Assert.Single(job.Results);
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal(1, job.Claims);
+        Assert.Equal("through the outage\n", job.LogText(JobLog.Run));
+        Assert.True(api.Requests.Count(r => r.StartsWith($"POST {AgentProtocol.Heartbeat(job.Id)} 503 ", StringComparison.Ordinal)) >= 3,
+            "heartbeats were answered 503 for more than a lease");
+        Assert.DoesNotContain(agent.Log.Lines, l => l.Contains("lease lost", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Lease_DatabaseDownThenApiCutOff_AgentKillsItsContainerWhenTheGraceRunsOut()
+    {
+        await using var api = await FakeFleetServer.StartAsync();
+        api.LeaseSeconds = 3;
+        api.ReconnectGraceSeconds = 6;
+        var job = await api.EnqueueAsync();
+        var (engine, started) = RunsUntilStopped();
+        await using var agent = await AgentHarness.StartAsync([api.Url], engine);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        api.OutageTitle = StoreUnavailable.Title;
+        api.Outage = 503;
+        await FakeFleetServer.WaitUntilAsync(() => api.Requests.Count(r => r.StartsWith($"POST {AgentProtocol.Heartbeat(job.Id)} 503 ", StringComparison.Ordinal)) >= 2,
+            "two heartbeats were answered: the database is down");
+        api.OutageTitle = "outage"; // and now a partition, as the agent sees it: nothing says the database is down
+        var cut = System.Diagnostics.Stopwatch.StartNew();
+        await FakeFleetServer.WaitUntilAsync(() => !agent.HoldsContainerOf(job.Id) && !Directory.Exists(agent.PathsOf(job.Id).Directory),
+            "the job's container and directory are gone", seconds: 20);
+
+        // The last "database down" answer came at most a heartbeat retry (1 s) before the cut: the grace ran 5 s past it at least.
+        Assert.True(cut.Elapsed > TimeSpan.FromSeconds(api.ReconnectGraceSeconds - 1.5), $"the job was stopped {cut.Elapsed.TotalSeconds:F1} s after the cut, within the grace");
+        Assert.Empty(job.Results);
+        Assert.Contains(agent.Log.Lines, l => l.Contains($"Job {job.Id}: lease lost: no heartbeat got through within the reconnect grace (6 s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Lease_DatabaseDownAndNoGrace_AgentKillsItsContainerAfterTheLease()
+    {
+        await using var api = await FakeFleetServer.StartAsync();
+        api.LeaseSeconds = 3;
+        var job = await api.EnqueueAsync();
+        var (engine, started) = RunsUntilStopped();
+        await using var agent = await AgentHarness.StartAsync([api.Url], engine);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        api.OutageTitle = StoreUnavailable.Title;
+        api.Outage = 503;
         await FakeFleetServer.WaitUntilAsync(() => !agent.HoldsContainerOf(job.Id) && !Directory.Exists(agent.PathsOf(job.Id).Directory),
             "the job's container and directory are gone", seconds: 15);
 

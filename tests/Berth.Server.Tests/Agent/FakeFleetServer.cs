@@ -46,8 +46,14 @@ internal sealed class FakeFleetServer : IAsyncDisposable
     /// <summary>Each log stops growing at this many bytes (as the real store's cap).</summary>
     public int? LogCapBytes { get; set; }
 
-    /// <summary>While set, every request is answered with this status (and a ProblemDetails body).</summary>
+    /// <summary>Handed out with each claim (<see cref="ClaimResponse.ReconnectGraceSeconds"/>).</summary>
+    public int ReconnectGraceSeconds { get; set; }
+
+    /// <summary>While set, every request is answered with this status (and a ProblemDetails body titled <see cref="OutageTitle"/>).</summary>
     public int? Outage { get; set; }
+
+    /// <summary>The title of the outage's ProblemDetails; <see cref="Berth.Server.Http.StoreUnavailable.Title"/> with 503: the database is down.</summary>
+    public string OutageTitle { get; set; } = "outage";
 
     /// <summary>Every request, as <c>METHOD /path status @port</c> (status <c>aborted</c> on a listener taken down), in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
@@ -162,7 +168,7 @@ internal sealed class FakeFleetServer : IAsyncDisposable
                 var request = $"{http.Request.Method} {http.Request.Path}";
                 if (Outage is { } status)
                 {
-                    await Problem(status, "outage", "the test made this server unavailable").ExecuteAsync(http);
+                    await Problem(status, OutageTitle, "the test made this server unavailable").ExecuteAsync(http);
                 }
                 else if (_failNext.TryGetValue(request, out var fail) && fail.Count > 0)
                 {
@@ -198,7 +204,7 @@ internal sealed class FakeFleetServer : IAsyncDisposable
                         job.Token = ++_lastToken;
                         job.Job = job.Job with { Status = JobStatus.Linting, Attempts = job.Job.Attempts + 1, Agent = request.Agent, StartedAt = TimeProvider.System.GetUtcNow() };
                         job.Claims++;
-                        return Results.Json(new ClaimResponse(job.Job, job.Token.Value, TimeProvider.System.GetUtcNow().AddSeconds(LeaseSeconds), LeaseSeconds, job.Dockerfile),
+                        return Results.Json(new ClaimResponse(job.Job, job.Token.Value, TimeProvider.System.GetUtcNow().AddSeconds(LeaseSeconds), LeaseSeconds, job.Dockerfile, ReconnectGraceSeconds),
                             JobJson.Options);
                     }
                 }
