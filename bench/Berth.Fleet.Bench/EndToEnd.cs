@@ -34,7 +34,7 @@ internal static class EndToEnd
                 "--Agents:Tokens:0:Name=bench", $"--Agents:Tokens:0:Sha256={Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)))}"]);
             await Task.CompletedTask;
             var agent = Start(["agent", "--server", $"http://127.0.0.1:{port}", "--token", token, "--workers", "1",
-                "--data-root", Path.Combine(root, "agent"), "--name", "bench-agent", "--Logging:LogLevel:Default=Warning"]);
+                "--data-root", Path.Combine(root, "agent"), "--name", "bench-agent"]);
             return (server, port, [agent]);
         });
         Console.WriteLine($"trivial job, submit -> succeeded, median of {runs} (first run excluded): in-process SQLite {embedded * 1000:F0} ms, " +
