@@ -31,8 +31,9 @@ public sealed class ApiKeyAuthentication(
             return Task.FromResult(Success(Job.LocalOwner, KeyRole.Admin));
         }
         var header = Request.Headers.Authorization.ToString();
-        if (header.Length == 0)
+        if (header.Length == 0 || Request.Path.StartsWithSegments(Fleet.AgentProtocol.Prefix, StringComparison.Ordinal))
         {
+            // Agent routes take agent tokens only (Fleet.AgentAuthentication): an agent's token is no API key to try here.
             return Task.FromResult(AuthenticateResult.NoResult());
         }
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))

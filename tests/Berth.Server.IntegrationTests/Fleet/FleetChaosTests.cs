@@ -123,6 +123,21 @@ public sealed class FleetChaosTests
             var view = await lab.Api(lab.Servers[1], "alice").GetAsync(job.Id);
             Assert.Equal(claim.Job.Agent, view.Agent);
             Assert.Equal(JobStatus.Linting, view.Status);
+
+            // An agent token opens no user route, and an API key (even the admin's) no agent route.
+            using var asAgent = new HttpClient { BaseAddress = lab.Servers[0].Url };
+            asAgent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", lab.Agents[0].Token);
+            using var jobsAsAgent = await asAgent.GetAsync(new Uri($"/api/v1/jobs/{job.Id}", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Unauthorized, jobsAsAgent.StatusCode);
+            using var claimAsAdmin = await lab.Client(lab.Servers[0]).PostAsync(new Uri(AgentProtocol.Claim, UriKind.Relative),
+                JsonContent.Create(new ClaimRequest("intruder", 0), options: JobJson.Options));
+            Assert.Equal(HttpStatusCode.Unauthorized, claimAsAdmin.StatusCode);
+            using var contextWithoutLease = await asAgent.GetAsync(new Uri(AgentProtocol.Context(job.Id), UriKind.Relative));
+            Assert.Equal(HttpStatusCode.BadRequest, contextWithoutLease.StatusCode);
+            using var staleContext = new HttpRequestMessage(HttpMethod.Get, AgentProtocol.Context(job.Id));
+            staleContext.Headers.Add(AgentProtocol.LeaseHeader, (claim.LeaseToken - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var stale = await asAgent.SendAsync(staleContext);
+            Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
         });
 
     [Fact]
