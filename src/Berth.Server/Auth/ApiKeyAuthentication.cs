@@ -21,8 +21,9 @@ public sealed class ApiKeyAuthentication(
 {
     public const string SchemeName = "ApiKey";
 
-    private readonly (byte[] Hash, string Owner, KeyRole Role)[] _keys = auth.Value.Keys
-        .Select(k => (Convert.FromHexString(k.Sha256), k.Owner, k.Access)).ToArray();
+    private readonly (string Owner, KeyRole Role)[] _keys = auth.Value.Keys.Select(k => (k.Owner, k.Access)).ToArray();
+
+    private readonly byte[][] _hashes = auth.Value.Keys.Select(k => Convert.FromHexString(k.Sha256)).ToArray();
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -40,15 +41,7 @@ public sealed class ApiKeyAuthentication(
         {
             return Task.FromResult(AuthenticateResult.Fail("use Authorization: Bearer <key>"));
         }
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim()));
-        var match = -1;
-        for (var i = 0; i < _keys.Length; i++)
-        {
-            if (CryptographicOperations.FixedTimeEquals(hash, _keys[i].Hash))
-            {
-                match = i; // no early exit: every key is compared
-            }
-        }
+        var match = BearerTokens.Match(header[7..], _hashes);
         return Task.FromResult(match < 0 ? AuthenticateResult.Fail("unknown API key") : Success(_keys[match].Owner, _keys[match].Role));
     }
 

@@ -23,7 +23,9 @@ public sealed class AgentAuthentication(
     /// <summary>The authorization policy of the agent routes.</summary>
     public const string Policy = "agent";
 
-    private readonly (byte[] Hash, string Name)[] _tokens = agents.Value.Tokens.Select(t => (Convert.FromHexString(t.Sha256), t.Name)).ToArray();
+    private readonly string[] _names = agents.Value.Tokens.Select(t => t.Name).ToArray();
+
+    private readonly byte[][] _hashes = agents.Value.Tokens.Select(t => Convert.FromHexString(t.Sha256)).ToArray();
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -36,20 +38,12 @@ public sealed class AgentAuthentication(
         {
             return Task.FromResult(AuthenticateResult.Fail("use Authorization: Bearer <agent token>"));
         }
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim()));
-        var match = -1;
-        for (var i = 0; i < _tokens.Length; i++)
-        {
-            if (CryptographicOperations.FixedTimeEquals(hash, _tokens[i].Hash))
-            {
-                match = i; // no early exit: every token is compared
-            }
-        }
+        var match = Auth.BearerTokens.Match(header[7..], _hashes);
         if (match < 0)
         {
-            return Task.FromResult(AuthenticateResult.Fail(_tokens.Length == 0 ? "no agents are registered (Agents:Tokens)" : "unknown agent token"));
+            return Task.FromResult(AuthenticateResult.Fail(_names.Length == 0 ? "no agents are registered (Agents:Tokens)" : "unknown agent token"));
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, _tokens[match].Name)], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, _names[match])], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

@@ -90,6 +90,24 @@ public sealed record Job(
     /// <summary>The owner of jobs submitted while no keys are configured (loopback-only mode).</summary>
     public const string LocalOwner = "local";
 
+    /// <summary>
+    /// The job queued again for another attempt: as it was before it was claimed (every stage pending, nothing of the
+    /// attempt's outcome kept). Its attempt count and agent stay.
+    /// </summary>
+    public Job QueuedAgain() => this with
+    {
+        Status = JobStatus.Queued,
+        StartedAt = null,
+        FinishedAt = null,
+        Failure = null,
+        Performance = null,
+        ExitCode = null,
+        ImageId = null,
+        Scan = null,
+        CacheHit = false,
+        Stages = Stages.Select(s => new StageState(s.Name, StageStatus.Pending, null, null)).ToList(),
+    };
+
     public Job WithStage(string name, StageStatus status, DateTimeOffset now) => this with
     {
         Stages = Stages.Select(s => s.Name != name ? s : s with

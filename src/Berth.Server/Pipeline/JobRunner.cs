@@ -63,7 +63,7 @@ public sealed class JobRunner(
             else
             {
                 Log.JobRequeued(logger, job.Id, job.Status.ToWire());
-                await store.SaveAsync(Requeued(job), cancellationToken);
+                await store.SaveAsync(job.QueuedAgain(), cancellationToken);
             }
         }
 
@@ -131,7 +131,7 @@ public sealed class JobRunner(
         {
             // The server is stopping: the job is not lost, it runs again on the next start.
             var was = context.Job.Status; // the state it was in when the server stopped, not the one it was claimed in
-            context.Job = Requeued(context.Job) with { Attempts = Math.Max(0, context.Job.Attempts - 1) };
+            context.Job = context.Job.QueuedAgain() with { Attempts = Math.Max(0, context.Job.Attempts - 1) };
             Log.JobRequeued(logger, claimed.Id, was.ToWire());
         }
         catch (EngineException e)
@@ -207,20 +207,6 @@ public sealed class JobRunner(
     }
 
     private Job Finish(Job job) => job with { FinishedAt = time.GetUtcNow() };
-
-    private Job Requeued(Job job) => job with
-    {
-        Status = JobStatus.Queued,
-        StartedAt = null,
-        FinishedAt = null,
-        Failure = null,
-        Performance = null,
-        ExitCode = null,
-        ImageId = null,
-        Scan = null,
-        CacheHit = false,
-        Stages = pipeline.InitialStages(),
-    };
 
     private IDisposable? BeginScope(Job job) =>
         logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = job.Id, ["CorrelationId"] = job.CorrelationId });

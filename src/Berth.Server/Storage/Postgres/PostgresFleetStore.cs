@@ -333,19 +333,7 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
     /// <summary>Queued again as before its claim, its lease gone, the attempt's logs and result files removed; claims are woken.</summary>
     private static async Task RequeueAsync(NpgsqlConnection connection, Job job, CancellationToken cancellationToken)
     {
-        await UpdateAsync(connection, job with
-        {
-            Status = JobStatus.Queued,
-            StartedAt = null,
-            FinishedAt = null,
-            Failure = null,
-            Performance = null,
-            ExitCode = null,
-            ImageId = null,
-            Scan = null,
-            CacheHit = false,
-            Stages = job.Stages.Select(s => new StageState(s.Name, StageStatus.Pending, null, null)).ToList(),
-        }, cancellationToken);
+        await UpdateAsync(connection, job.QueuedAgain(), cancellationToken);
         await using var command = new NpgsqlCommand($"""
             DELETE FROM job_logs WHERE job_id = @id;
             DELETE FROM job_files WHERE job_id = @id AND file IN {ResultFiles};
