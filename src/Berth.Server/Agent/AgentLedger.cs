@@ -71,11 +71,14 @@ public sealed class AgentLedger(
         try
         {
             paths = resources.PathsOf(claim.Job.Id);
+            // The agent enforces its own maxima: an API server (or someone between) cannot lift a job's limits here.
+            var asked = claim.Job.Limits;
+            Submissions.JobService.ResolveLimits(new Submissions.LimitsRequest(asked.TimeoutSeconds, asked.MemoryMb, asked.Cpus, asked.DataMb), limits.Value);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or Errors.RequestRejectedException)
         {
             Log.ClaimDropped(logger, Ellipsis.Truncate(claim.Job.Id, 64), e.Message);
-            return null; // not a job id this agent can hold: its lease runs out on the server
+            return null; // not a job this agent can hold: its lease runs out on the server
         }
         // Every line about the job carries its ids, also those of the lease's loops (started inside this scope).
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["JobId"] = claim.Job.Id, ["CorrelationId"] = claim.Job.CorrelationId });

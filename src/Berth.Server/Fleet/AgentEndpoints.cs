@@ -18,6 +18,9 @@ public static partial class AgentEndpoints
     /// <summary>Most bytes of one log chunk.</summary>
     public const int MaxLogChunk = 1024 * 1024;
 
+    /// <summary>Most bytes of a JSON request (claim, heartbeat, result, release).</summary>
+    public const int MaxJsonBody = 1024 * 1024;
+
     /// <summary>Most bytes of an uploaded result file (scan report, SBOM).</summary>
     public const int MaxResultFile = 64 * 1024 * 1024;
 
@@ -33,13 +36,15 @@ public static partial class AgentEndpoints
     public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app)
     {
         var agents = app.MapGroup(AgentProtocol.Prefix).WithTags("Agents").RequireAuthorization(AgentAuthentication.Policy).ExcludeFromDescription();
-        agents.MapPost("/claim", Claim);
+        // JSON bodies are small: a job's progress or result, never a file (those stream through the PUT routes).
+        var json = new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxJsonBody);
+        agents.MapPost("/claim", Claim).WithMetadata(json);
         agents.MapGet("/jobs/{id}/context", Context);
-        agents.MapPost("/jobs/{id}/heartbeat", Heartbeat);
+        agents.MapPost("/jobs/{id}/heartbeat", Heartbeat).WithMetadata(json);
         agents.MapPut("/jobs/{id}/logs/{log}", AppendLog);
         agents.MapPut("/jobs/{id}/files/{file}", PutFile);
-        agents.MapPost("/jobs/{id}/result", Result);
-        agents.MapPost("/jobs/{id}/release", Release);
+        agents.MapPost("/jobs/{id}/result", Result).WithMetadata(json);
+        agents.MapPost("/jobs/{id}/release", Release).WithMetadata(json);
         return app;
     }
 
@@ -107,11 +112,15 @@ public static partial class AgentEndpoints
     }
 
     internal static async Task<Results<Ok<HeartbeatResponse>, ProblemHttpResult>> Heartbeat(
-        string id, HeartbeatRequest request, HttpContext http, IFleetStore fleet, IOptions<FleetOptions> options, CancellationToken cancellationToken)
+        string id, HeartbeatRequest request, HttpContext http, IFleetStore fleet, JobPipeline pipeline, IOptions<FleetOptions> options, CancellationToken cancellationToken)
     {
         if (request.Job is { } progress && (progress.Id != id || !progress.Status.IsActive()))
         {
             return Invalid($"job must be job {id} in an active state (linting, building, scanning, running)", "job");
+        }
+        if (request.Job is { } checkedProgress && AgentJobCheck.Problem(checkedProgress, pipeline.InitialStages()) is { } problem)
+        {
+            return Invalid(problem, "job");
         }
         var renewal = JobId().IsMatch(id)
             ? await fleet.RenewAsync(id, request.LeaseToken, request.Job, TimeSpan.FromSeconds(options.Value.LeaseSeconds), cancellationToken)
@@ -169,17 +178,25 @@ public static partial class AgentEndpoints
         {
             return TooLarge(MaxResultFile);
         }
+        if (!IsJson(data))
+        {
+            return Invalid($"the {file} must be one JSON document (nested at most 64 deep)", file);
+        }
         return JobId().IsMatch(id) && await fleet.PutFileAsync(id, token, which, data, cancellationToken)
             ? TypedResults.NoContent()
             : Stale(http, id, token, file);
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> Result(
-        string id, ResultRequest request, HttpContext http, IFleetStore fleet, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, ResultRequest request, HttpContext http, IFleetStore fleet, JobPipeline pipeline, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (request.Job is not { } job || job.Id != id || !job.Status.IsTerminal())
         {
             return Invalid($"job must be job {id} in a final state (succeeded, failed, canceled)", "job");
+        }
+        if (AgentJobCheck.Problem(job, pipeline.InitialStages()) is { } problem)
+        {
+            return Invalid(problem, "job");
         }
         if (!JobId().IsMatch(id) || !await fleet.CompleteAsync(id, request.LeaseToken, job, cancellationToken))
         {
@@ -198,6 +215,20 @@ public static partial class AgentEndpoints
         }
         Log.JobGivenBack(loggers.CreateLogger("Berth.Fleet"), id, http.User.Identity?.Name);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Every API server parses a stored report when it is read: only well-formed JSON is stored.</summary>
+    private static bool IsJson(byte[] data)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(data, new System.Text.Json.JsonDocumentOptions { MaxDepth = 64 });
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     private static bool TryLease(HttpContext http, out long token) =>

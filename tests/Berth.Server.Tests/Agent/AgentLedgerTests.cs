@@ -115,6 +115,23 @@ public sealed class AgentLedgerTests
         Assert.Equal(1, job.Claims); // the agent's worker goes on claiming, and the job is not queued
     }
 
+    /// <summary>A claimed job whose limits exceed the agent's own maxima is not run: no server can lift an agent's limits.</summary>
+    [Fact]
+    public async Task ClaimNextAsync_LimitsAboveTheAgentsMaxima_DropsTheClaimAndRunsNothing()
+    {
+        await using var api = await FakeFleetServer.StartAsync();
+        var job = await api.EnqueueAsync(timeoutSeconds: 10 * 24 * 3600);
+        var engine = AgentHarness.NewEngine();
+        engine.Run = Succeeds;
+        await using var agent = await AgentHarness.StartAsync([api.Url], engine);
+        await FakeFleetServer.WaitUntilAsync(() => job.Claims > 0, "the job was claimed");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.Empty(job.Results);
+        Assert.Empty(job.Heartbeats);
+        Assert.Empty(engine.Containers);
+    }
+
     /// <summary>An idle agent's claim waits longer than a lease before a job arrives: the lease runs from the answer, not from the request.</summary>
     [Fact]
     public async Task ClaimNextAsync_LongPollLongerThanTheLease_KeepsTheLeaseAndCompletes()

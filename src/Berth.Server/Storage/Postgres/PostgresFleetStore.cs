@@ -16,6 +16,13 @@ namespace Berth.Server.Storage.Postgres;
 /// </summary>
 public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
 {
+    /// <summary>
+    /// A new lease token: the sequence in the high bits, so every token is larger than all before it, and 31 bits from
+    /// the database's strong random source below, so that an agent cannot guess the token another agent holds from its own.
+    /// </summary>
+    internal const string TokenExpression =
+        "((nextval('lease_tokens') << 31) | (('x' || substr(md5(gen_random_uuid()::text), 1, 8))::bit(32)::bigint & 2147483647))";
+
     /// <summary>Expired leases ended per call; the next call (a few seconds later) ends the rest.</summary>
     internal const int ExpiryBatch = 100;
 
@@ -34,7 +41,7 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
         {
             await using var command = new NpgsqlCommand($"""
                 UPDATE jobs SET status = @status, attempts = attempts + 1, agent = @agent, started_at = now(),
-                    lease_token = nextval('lease_tokens'), lease_expires_at = now() + @lease, cancel_requested = false
+                    lease_token = {TokenExpression}, lease_expires_at = now() + @lease, cancel_requested = false
                 WHERE id = (SELECT id FROM jobs WHERE status = {Queued} ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
                   AND status = {Queued}
                 RETURNING {Columns}, lease_token, lease_expires_at

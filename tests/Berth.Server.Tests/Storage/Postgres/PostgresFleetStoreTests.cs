@@ -109,6 +109,22 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
         Assert.Equal(tokens.Count, tokens.Distinct().Count());
     }
 
+    /// <summary>An agent that saw its own tokens cannot compute the next one: below the sequence, 31 bits are random.</summary>
+    [Fact]
+    public async Task ClaimAsync_TwentyClaims_TokensIncreaseButTheNextIsNotTheLastPlusOne()
+    {
+        var tokens = new List<long>();
+        for (var i = 0; i < 20; i++)
+        {
+            await EnqueueAsync();
+            tokens.Add((await ClaimAsync()).Token);
+        }
+
+        Assert.Equal(tokens.Order(), tokens);
+        Assert.All(tokens.Zip(tokens.Skip(1)), pair => Assert.True(pair.Second - pair.First > 1));
+        Assert.True(tokens.Select(t => t & 0x7fffffff).Distinct().Count() > 15, "the low 31 bits should look random");
+    }
+
     [Fact]
     public async Task ClaimAsync_FirstStatusNotActive_Throws()
     {
