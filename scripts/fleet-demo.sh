@@ -26,7 +26,14 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1 || true
   # Agents unmount their jobs' /data when they stop; anything still mounted under the demo is unmounted, never deleted through.
-  findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do umount -l "$m" || true; done
+  findmnt -rn -o TARGET | awk -v p="$work/" 'index($0, p) == 1' | sort -r | while read -r m; do umount -l "$m" || true; done
+  # The images the agents kept for reuse (Build:ImageRetentionSeconds): tagged berth-<agent instance>/job-*.
+  for identity in "$work"/agent*/instance; do
+    [ -f "$identity" ] || continue
+    instance="$(awk '$1 == "id" { print $2 }' "$identity")"
+    [ -n "$instance" ] || continue
+    docker images --format '{{.Repository}}:{{.Tag}}' | awk -v p="berth-$instance/" 'index($0, p) == 1' | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  done
   rm -rf --one-file-system "$work"
   log "removed $work"
 }
