@@ -37,7 +37,9 @@ cleanup() {
   rm -rf --one-file-system "$work"
   log "removed $work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/pg" && chown postgres:postgres "$work" "$work/pg"
@@ -80,4 +82,4 @@ cat <<TXT
 
 TXT
 wait -n "${pids[@]}" || true
-log "a process stopped; see the logs above"
+log "a process of the fleet stopped on its own; see its log above"

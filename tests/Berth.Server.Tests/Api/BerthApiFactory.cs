@@ -19,7 +19,17 @@ public class BerthApiFactory : WebApplicationFactory<Program>
     /// </summary>
     private static readonly Lazy<string> SharedDatabase = new(() =>
     {
-        var parent = Directory.CreateTempSubdirectory("berth-api-vulndb-").FullName;
+        // One folder per test process, named by its pid: the test host may end without running exit handlers, so
+        // each run removes the folders of test processes that are gone (only its own kind, never one in use).
+        foreach (var old in new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories("berth-api-vulndb-*"))
+        {
+            if (int.TryParse(old.Name["berth-api-vulndb-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                old.Delete(recursive: true);
+            }
+        }
+        var parent = Path.Combine(Path.GetTempPath(), $"berth-api-vulndb-{Environment.ProcessId}");
+        Directory.CreateDirectory(parent);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(parent, recursive: true);
         var folder = Path.Combine(parent, "vulndb");
         BundledDatabase.InstallAsync(folder, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
