@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
 using Berth.Server.Tests.Api;
@@ -59,6 +61,8 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
 
         var earlier = await api.SubmitAsync(Dockerfile, name: "warm-up");
         await driver.SucceedAsync(earlier.Id, 3.25);
+        var broken = await api.SubmitAsync(Dockerfile, name: "broken-build");
+        await driver.FailBuildAsync(broken.Id, "The command '/bin/sh -c make' returned a non-zero code: 2");
         var hostile = await api.SubmitAsync(Dockerfile, name: "<img src=x onerror=alert(1)>");
         var job = await api.SubmitAsync(Dockerfile, name: "matmul");
         await jobs.ExpectStatusAsync(job.Id, "queued");
@@ -70,7 +74,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await Expect(jobs.Row(job.Id).Locator("td").Nth(3)).ToHaveTextAsync("42.5");
         await Expect(jobs.Row(hostile.Id).Locator("td.name")).ToHaveTextAsync("<img src=x onerror=alert(1)>");
         Assert.Equal(0, await page.Locator("main img").CountAsync()); // names are text, never markup
-        Assert.Equal([job.Id, hostile.Id, earlier.Id], await page.Locator("table.jobs tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)"));
+        Assert.Equal([job.Id, hostile.Id, broken.Id, earlier.Id], await page.Locator("table.jobs tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)"));
         await ShotAsync(page, "jobs.png");
 
         await jobs.FilterAsync("queued");
@@ -96,6 +100,41 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#sbom").ClickAsync());
         Assert.Equal($"berth-{job.Id}.cdx.json", download.SuggestedFilename);
         Assert.Contains("CycloneDX", await File.ReadAllTextAsync(await download.PathAsync()), StringComparison.Ordinal);
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
+    public async Task EventStreams_ServerStreamsEvents_PagesShowTheStreamedStateAndSayLive()
+    {
+        // The streams routes are stubbed in the browser, so the pages' reading of them is tested on its own: the
+        // store keeps saying "queued" while the stream says otherwise.
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var job = await api.SubmitAsync(Dockerfile, name: "streamed");
+        static string Event(JobView view) => $"event: job\nid: 7\ndata: {JsonSerializer.Serialize(view, JobJson.Options)}\n\n";
+        var (page, console) = await NewPageAsync();
+        await page.RouteAsync($"{url}/api/v1/events", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "text/event-stream",
+            Body = ": keep-alive\n\n" + Event(job with { Status = JobStatus.Running }),
+        }));
+        await page.RouteAsync($"{url}/api/v1/jobs/{job.Id}/events", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "text/event-stream",
+            Body = Event(job with { Status = JobStatus.Building }) + Event(job with { Status = JobStatus.Succeeded, Performance = 7 }) + "event: end\ndata: {}\n\n",
+        }));
+        var jobs = new JobsPage(page, url);
+
+        await jobs.OpenAsync();
+        await jobs.ExpectStatusAsync(job.Id, "running");
+
+        var jobPage = new JobPage(page, url);
+        await jobPage.OpenAsync(job.Id);
+        await Expect(jobPage.Status).ToHaveTextAsync("succeeded");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("idle"); // the job stream ended: no reconnect, no polling
+        Assert.Equal(JobStatus.Queued, (await api.GetAsync(job.Id)).Status);
         AssertNoScriptErrors(console);
     }
 
@@ -145,7 +184,8 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await Expect(jobPage.Status).ToHaveTextAsync("canceled");
         Assert.Equal(JobStatus.Canceled, (await api.GetAsync(job.Id)).Status);
         await jobPage.DeleteAsync();
-        await page.WaitForURLAsync($"{url}/");
+        await Expect(page.Locator("#notice")).ToBeHiddenAsync();
+        await Expect(page).ToHaveURLAsync($"{url}/");
         using var gone = await http.GetAsync(new Uri($"/api/v1/jobs/{job.Id}", UriKind.Relative));
         Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
         AssertNoScriptErrors(console);

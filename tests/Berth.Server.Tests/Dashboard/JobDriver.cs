@@ -76,6 +76,22 @@ internal sealed class JobDriver(BerthApiFactory server)
         await Store.SaveAsync(job, CancellationToken.None);
     }
 
+    /// <summary>Failed in the build stage, with the build log so far.</summary>
+    public async Task FailBuildAsync(string id, string message)
+    {
+        await StartBuildAsync(id);
+        var job = await GetAsync(id);
+        var now = Now;
+        job = job.WithStage("build", StageStatus.Failed, now) with
+        {
+            Status = JobStatus.Failed,
+            FinishedAt = now,
+            Failure = new JobFailure(FailureReasons.BuildFailed, message),
+        };
+        await WriteAsync(id, JobFile.BuildLog, BuildLine + "\n" + message + "\n");
+        await Store.SaveAsync(job, CancellationToken.None);
+    }
+
     public static readonly ReportFinding Critical = Finding("CVE-2024-0001", "openssl", "3.0.1-1", "3.0.2-1", "critical");
     public static readonly ReportFinding Medium = Finding("CVE-2024-0002", "zlib", "1.2.11-1", null, "medium");
 

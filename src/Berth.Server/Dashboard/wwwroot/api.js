@@ -104,9 +104,10 @@ export async function readEvents(path, onEvent, signal, onOpen) {
 /**
  * Follows job events on an SSE route; onJob gets each job view. Where the route is missing (a server without the
  * streams routes) it calls poll() every `every` ms instead, until poll() returns 'stop' or the signal aborts. A broken
- * stream is opened again after a pause, with one poll() to catch up. Resolves when the stream ended or polling stopped.
+ * stream (and an `endless` one that ended: GET /api/v1/events never ends by itself) is opened again after a pause, with
+ * one poll() to catch up. Resolves when the stream ended or polling stopped.
  */
-export async function followJobs(path, { signal, onJob, poll, every = 3000 }) {
+export async function followJobs(path, { signal, onJob, poll, every = 3000, endless = false }) {
   while (!signal.aborted) {
     setLive('connecting');
     let outcome;
@@ -117,8 +118,8 @@ export async function followJobs(path, { signal, onJob, poll, every = 3000 }) {
     } catch {
       outcome = 'error';
     }
-    if (outcome === 'ended') setLive('idle');
-    if (signal.aborted || outcome === 'ended') return;
+    if (outcome === 'ended' && !endless) setLive('idle');
+    if (signal.aborted || (outcome === 'ended' && !endless)) return;
     if (outcome === 'missing') {
       setLive('polling');
       while (!signal.aborted) {

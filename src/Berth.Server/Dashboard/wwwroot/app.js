@@ -97,6 +97,7 @@ document.getElementById('key-button').addEventListener('click', () => openKeyDia
 
 function updateKeyButton() {
   document.getElementById('key-button').textContent = getKey() ? 'API key ✓' : 'API key';
+  document.getElementById('key-forget').hidden = !getKey();
 }
 
 updateKeyButton();

@@ -7,10 +7,15 @@ const HEIGHT = 300;
 const PAD = { left: 64, right: 16, top: 16, bottom: 40 };
 export const SERIES_LIMIT = 8;
 
-function ticks(min, max, count) {
+/** Round tick values in [min, max], about `count` of them, 1, 2 or 5 times a power of ten apart. */
+function niceTicks(min, max, count = 5) {
   if (min === max) return [min];
-  const step = (max - min) / (count - 1);
-  return Array.from({ length: count }, (_, i) => min + i * step);
+  const raw = (max - min) / (count - 1);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map(m => m * power).reduce((best, s) => (Math.abs(s - raw) < Math.abs(best - raw) ? s : best));
+  const ticks = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
 }
 
 /** items: leaderboard items (best first); draws the first SERIES_LIMIT names. Returns the figure element. */
@@ -28,12 +33,12 @@ export function performanceChart(items) {
   const y = v => PAD.top + (1 - (v - low) / (high - low)) * (HEIGHT - PAD.top - PAD.bottom);
 
   const chart = svg('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'chart', role: 'img', 'aria-label': 'Performance over submissions, per name' });
-  for (const value of ticks(low + margin, high - margin, 5)) {
+  for (const value of niceTicks(low, high)) {
     chart.append(
       svg('line', { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(value), y2: y(value), class: 'grid' }),
-      svg('text', { x: PAD.left - 8, y: y(value) + 4, class: 'tick', 'text-anchor': 'end' }, perf(Number(value.toPrecision(4)))));
+      svg('text', { x: PAD.left - 8, y: y(value) + 4, class: 'tick', 'text-anchor': 'end' }, perf(value)));
   }
-  const xTicks = [...new Set(ticks(1, maxCount, Math.min(maxCount, 8)).map(Math.round))];
+  const xTicks = niceTicks(1, maxCount, Math.min(maxCount, 8)).filter(n => Number.isInteger(n) && n >= 1);
   for (const n of xTicks) {
     chart.append(svg('text', { x: x(n), y: HEIGHT - PAD.bottom + 18, class: 'tick', 'text-anchor': 'middle' }, String(n)));
   }

@@ -13,6 +13,12 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+/** Replaces a node's children; null and false children are left out. */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
+}
+
 export function append(node, children) {
   node.append(...children.flat(Infinity).filter(c => c != null && c !== false).map(c => (c instanceof Node ? c : String(c))));
   return node;
@@ -59,6 +65,7 @@ export function badge(status) {
 
 export function duration(ms) {
   if (ms == null || !Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 10000) return `${(ms / 1000).toFixed(1)}s`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
@@ -86,6 +93,10 @@ export function perf(value) {
 }
 
 export const jobLink = (id, ...children) => el('a', { href: `/jobs/${id}`, 'data-link': true }, ...children);
+
+/** A job id as the tables show it: its last 12 digits (the first ones are a timestamp, alike for jobs of one minute). */
+export const shortId = id => el('span', { title: id }, `…${id.slice(-12)}`);
+
 
 /** Client-side navigation: the router in app.js renders on popstate. */
 export function go(href) {

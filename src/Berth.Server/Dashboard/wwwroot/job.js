@@ -2,7 +2,7 @@
 // download (/sbom), cancel and delete; live state from GET /api/v1/jobs/{id}/events (or polling).
 
 import { ApiError, followJobs, getJson, request } from './api.js';
-import { badge, duration, el, go, jobDuration, perf, setLive, showNotice, sleep, terminal, time } from './dom.js';
+import { badge, duration, el, fill, go, jobDuration, perf, setLive, showNotice, sleep, terminal, time } from './dom.js';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'unknown'];
 
@@ -121,12 +121,13 @@ export function jobPage(main, id, signal) {
     }
     const counts = report.findings ?? {};
     const summary = el('div', { class: 'counts' },
-      SEVERITIES.map(s => el('span', { class: `count sev-${s}`, 'data-severity': s }, el('b', {}, counts[s] ?? 0), ` ${s}`)),
+      SEVERITIES.map(s => el('span', { class: `count sev-${s}${counts[s] ? '' : ' zero'}`, 'data-severity': s }, el('b', {}, counts[s] ?? 0), ` ${s}`)),
       el('span', { class: 'muted' }, ` ${report.packages} packages in ${report.image}`, report.distro ? ` (${report.distro.prettyName ?? `${report.distro.id} ${report.distro.versionId}`})` : ''));
+    const openAll = (report.details ?? []).length <= 30;
     const groups = SEVERITIES.map(severity => {
       const findings = (report.details ?? []).filter(f => (f.severity ?? 'unknown') === severity);
       if (findings.length === 0) return null;
-      return el('details', { class: 'severity-group', open: severity === 'critical' || severity === 'high', 'data-severity': severity },
+      return el('details', { class: 'severity-group', open: openAll || severity === 'critical' || severity === 'high', 'data-severity': severity },
         el('summary', {}, el('span', { class: `sev sev-${severity}` }, severity), ` ${findings.length} finding(s)`),
         el('table', {},
           el('thead', {}, el('tr', {}, ['Advisory', 'Package', 'Installed', 'Fixed in', 'Where', ''].map(h => el('th', { scope: 'col' }, h)))),
@@ -139,7 +140,7 @@ export function jobPage(main, id, signal) {
             el('td', { class: 'muted' }, f.ignored ? `ignored: ${f.ignored}` : ''))))));
     });
     const warnings = [...(report.warnings ?? []), ...(report.incomplete ?? [])].map(w => el('li', {}, w));
-    scan.replaceChildren(summary, ...groups.filter(Boolean),
+    fill(scan, summary, groups,
       (report.details ?? []).length === 0 ? el('p', { class: 'muted' }, 'No findings.') : null,
       warnings.length ? el('ul', { class: 'warnings' }, warnings) : null);
   }

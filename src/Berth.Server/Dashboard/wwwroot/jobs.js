@@ -1,7 +1,7 @@
 // The jobs table: status filter, cursor paging (the API's `next`), live rows from GET /api/v1/events (or polling).
 
 import { followJobs, getJson } from './api.js';
-import { badge, el, jobDuration, jobLink, perf, showNotice, terminal, time } from './dom.js';
+import { badge, el, jobDuration, jobLink, perf, shortId, showNotice, terminal, time } from './dom.js';
 
 const PAGE_SIZE = 20;
 const STATUSES = ['queued', 'linting', 'building', 'scanning', 'running', 'succeeded', 'failed', 'canceled'];
@@ -20,10 +20,10 @@ export function jobsPage(main, query, signal) {
     }, s ?? 'all')));
   const body = el('tbody');
   const table = el('table', { class: 'jobs' },
-    el('thead', {}, el('tr', {}, ['Status', 'Name', 'Owner', 'Perf', 'Duration', 'Created', 'Id'].map(h => el('th', { scope: 'col' }, h)))),
+    el('thead', {}, el('tr', {}, ['Status', 'Name', 'Owner', 'Perf', 'Duration', 'Created', 'Id'].map(h => el('th', { scope: 'col', class: h === 'Perf' || h === 'Duration' ? 'num' : null }, h)))),
     body);
-  const newer = el('button', { type: 'button', class: 'ghost', id: 'newer', onclick: () => { cursors.pop(); load(); } }, '← Newer');
-  const older = el('button', { type: 'button', class: 'ghost', id: 'older', onclick: () => { cursors.push(older.dataset.next); load(); } }, 'Older →');
+  const newer = el('button', { type: 'button', class: 'ghost', id: 'newer', disabled: true, onclick: () => { cursors.pop(); load(); } }, '← Newer');
+  const older = el('button', { type: 'button', class: 'ghost', id: 'older', disabled: true, onclick: () => { cursors.push(older.dataset.next); load(); } }, 'Older →');
   const pageInfo = el('span', { class: 'muted' });
   main.append(
     el('div', { class: 'page-head' }, el('h1', {}, 'Jobs'), filters),
@@ -38,7 +38,7 @@ export function jobsPage(main, query, signal) {
       el('td', { class: 'num' }, perf(job.performance)),
       el('td', { class: 'num duration' }, jobDuration(job)),
       el('td', { class: 'time' }, time(job.createdAt)),
-      el('td', { class: 'id' }, jobLink(job.id, job.id.slice(0, 12))));
+      el('td', { class: 'id' }, jobLink(job.id, shortId(job.id))));
   }
 
   function show(items) {
@@ -104,5 +104,5 @@ export function jobsPage(main, query, signal) {
   }, 1000);
   signal.addEventListener('abort', () => clearInterval(ticker));
 
-  load().then(() => followJobs('/api/v1/events', { signal, onJob, poll: () => loading ?? load(), every: 3000 }));
+  load().then(() => followJobs('/api/v1/events', { signal, onJob, poll: () => loading ?? load(), every: 3000, endless: true }));
 }

@@ -2,7 +2,7 @@
 // name's performance over its submissions. Refreshed when a job succeeds (events stream) or every 10 s (polling).
 
 import { followJobs, getJson } from './api.js';
-import { el, jobLink, perf, showNotice, time } from './dom.js';
+import { el, jobLink, perf, shortId, showNotice, time } from './dom.js';
 import { performanceChart } from './chart.js';
 
 export function leaderboardPage(main, signal) {
@@ -12,7 +12,7 @@ export function leaderboardPage(main, signal) {
   main.append(
     el('div', { class: 'page-head' }, el('h1', {}, 'Leaderboard')),
     el('section', { class: 'card' }, el('table', { class: 'leaderboard' },
-      el('thead', {}, el('tr', {}, ['#', 'Name', 'Best performance', 'Best job', 'Submissions', 'Finished'].map(h => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, ['#', 'Name', 'Best performance', 'Best job', 'Submissions', 'Finished'].map(h => el('th', { scope: 'col', class: h === 'Best performance' || h === 'Submissions' ? 'num' : null }, h)))),
       body), scanned),
     el('section', { class: 'card' }, el('h2', {}, 'Performance over submissions'), chart));
 
@@ -24,7 +24,7 @@ export function leaderboardPage(main, signal) {
       el('td', { class: 'rank' }, i + 1),
       el('td', { class: 'name' }, item.name),
       el('td', { class: 'num best' }, perf(item.best.performance)),
-      el('td', { class: 'id' }, jobLink(item.best.id, item.best.id.slice(0, 12))),
+      el('td', { class: 'id' }, jobLink(item.best.id, shortId(item.best.id))),
       el('td', { class: 'num' }, item.submissions),
       el('td', { class: 'time' }, time(item.best.finishedAt)))));
     if (board.items.length === 0) {
@@ -44,5 +44,6 @@ export function leaderboardPage(main, signal) {
     onJob: job => { if (job.status === 'succeeded') refresh(); },
     poll: refresh,
     every: 10000,
+    endless: true,
   }));
 }
