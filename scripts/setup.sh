@@ -26,6 +26,8 @@ if [ "$mode" = "--test" ]; then
   command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
   # The PostgreSQL store and fleet tests start throwaway clusters of their own (never the system one).
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
+  # The dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+  [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]} from Debian"

@@ -93,6 +93,10 @@ internal sealed class KeyDialog(IPage page)
 {
     public ILocator Dialog => page.Locator("#key-dialog");
 
+    public Task CancelAsync() => page.Locator("#key-cancel").ClickAsync();
+
+    public Task OpenFromHeaderAsync() => page.Locator("#key-button").ClickAsync();
+
     public async Task EnterAsync(string key)
     {
         await page.Locator("#key-input").FillAsync(key);

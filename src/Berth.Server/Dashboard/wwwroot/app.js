@@ -47,6 +47,7 @@ const form = document.getElementById('key-form');
 const input = document.getElementById('key-input');
 const reason = document.getElementById('key-reason');
 let waiting = null;
+let declined = false; // the user closed the dialog: requests fail with 401 until they open it from the header
 
 function openKeyDialog(why) {
   reason.textContent = `${why} It is kept in this browser tab only (sessionStorage).`;
@@ -56,6 +57,7 @@ function openKeyDialog(why) {
 }
 
 onUnauthorized(why => {
+  if (declined) return Promise.reject(new ApiError(401, 'Unauthorized', 'this Berth asks for an API key: use the API key button'));
   if (!waiting) {
     waiting = {};
     waiting.promise = new Promise((resolve, reject) => Object.assign(waiting, { resolve, reject }));
@@ -70,7 +72,10 @@ function settle(ok) {
   waiting = null;
   if (!w) return;
   if (ok) w.resolve();
-  else w.reject(new ApiError(401, 'Unauthorized', 'no API key given'));
+  else {
+    declined = true;
+    w.reject(new ApiError(401, 'Unauthorized', 'this Berth asks for an API key: use the API key button'));
+  }
 }
 
 form.addEventListener('submit', event => {
@@ -78,6 +83,7 @@ form.addEventListener('submit', event => {
   const key = input.value.trim();
   if (!key) return;
   setKey(key);
+  declined = false;
   updateKeyButton();
   if (waiting) settle(true);
   else {
