@@ -27,7 +27,7 @@ if [ "$mode" = "--test" ]; then
   # The PostgreSQL store and fleet tests start throwaway clusters of their own (never the system one).
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
   # The dashboard's browser tests drive Debian's chromium with Playwright (no browser download); fonts for screenshots.
-  command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+  [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
   dpkg -s fonts-liberation >/dev/null 2>&1 || need_pkgs+=(fonts-liberation)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then

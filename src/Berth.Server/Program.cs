@@ -3,6 +3,7 @@ using Berth.Server.Agent;
 using Berth.Server.Api;
 using Berth.Server.Auth;
 using Berth.Server.Configuration;
+using Berth.Server.Dashboard;
 using Berth.Server.Fleet;
 using Berth.Server.Storage;
 using Berth.Server.Http;
@@ -43,6 +44,7 @@ app.MapOpenApi();
 app.MapScalarApiReference("/docs");
 app.MapHealthEndpoints();
 app.MapJobEndpoints();
+app.MapDashboard(); // the dashboard at / and GET /api/v1/leaderboard
 if (app.Services.GetRequiredService<IOptions<StoreOptions>>().Value.IsPostgres)
 {
     app.MapAgentEndpoints(); // agents claim and report jobs here; a SQLite Berth runs its own

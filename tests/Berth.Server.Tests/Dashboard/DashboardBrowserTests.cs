@@ -1,0 +1,234 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Berth.Server.Api;
+using Berth.Server.IntegrationTests.Infrastructure;
+using Berth.Server.Jobs;
+using Berth.Server.Tests.Api;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Berth.Server.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real browser (Debian's chromium through Playwright) against Berth in this process (real Kestrel and
+/// SQLite, no engine): jobs are submitted through the API and their progress is written through the store and the job's
+/// files. Screenshots go to <c>screenshots/</c> in the test output.
+/// </summary>
+public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private const string Dockerfile = "FROM busybox:latest\nCMD [\"sh\"]\n";
+
+    private static readonly string Screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
+
+    private static string BaseUrl(BerthApiFactory server)
+    {
+        using var client = server.CreateClient(); // starts the server
+        return server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+    }
+
+    private async Task<(IPage Page, List<string> Console)> NewPageAsync()
+    {
+        var context = await browser.Browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 860 } });
+        var page = await context.NewPageAsync();
+        var console = new List<string>();
+        page.Console += (_, message) => console.Add($"{message.Type}: {message.Text}");
+        return (page, console);
+    }
+
+    private static Task ShotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, name), FullPage = true });
+
+    /// <summary>No Content-Security-Policy violation and no script error while the page ran.</summary>
+    private static void AssertNoScriptErrors(List<string> console) =>
+        Assert.DoesNotContain(console, m => m.Contains("Content Security Policy", StringComparison.Ordinal) || m.Contains("Uncaught", StringComparison.Ordinal));
+
+    [Fact]
+    public async Task JobsTable_SubmittedJobRuns_RowFollowsItAndJobPageShowsLogLintAndFindings()
+    {
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var driver = new JobDriver(server);
+        var (page, console) = await NewPageAsync();
+        var jobs = new JobsPage(page, url);
+        await jobs.OpenAsync();
+
+        var earlier = await api.SubmitAsync(Dockerfile, name: "warm-up");
+        await driver.SucceedAsync(earlier.Id, 3.25);
+        var broken = await api.SubmitAsync(Dockerfile, name: "broken-build");
+        await driver.FailBuildAsync(broken.Id, "The command '/bin/sh -c make' returned a non-zero code: 2");
+        var hostile = await api.SubmitAsync(Dockerfile, name: "<img src=x onerror=alert(1)>");
+        var job = await api.SubmitAsync(Dockerfile, name: "matmul");
+        await jobs.ExpectStatusAsync(job.Id, "queued");
+        await driver.StartBuildAsync(job.Id);
+        await jobs.ExpectStatusAsync(job.Id, "building");
+        await driver.SucceedAsync(job.Id, 42.5, withFindings: true);
+        await jobs.ExpectStatusAsync(job.Id, "succeeded");
+
+        await Expect(jobs.Row(job.Id).Locator("td").Nth(3)).ToHaveTextAsync("42.5");
+        await Expect(jobs.Row(hostile.Id).Locator("td.name")).ToHaveTextAsync("<img src=x onerror=alert(1)>");
+        Assert.Equal(0, await page.Locator("main img").CountAsync()); // names are text, never markup
+        Assert.Equal([job.Id, hostile.Id, broken.Id, earlier.Id], await page.Locator("table.jobs tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)"));
+        await ShotAsync(page, "jobs.png");
+
+        await jobs.FilterAsync("queued");
+        await jobs.ExpectStatusAsync(hostile.Id, "queued");
+        await Expect(page.Locator("table.jobs tbody tr[data-id]")).ToHaveCountAsync(1);
+        await jobs.FilterAsync("all");
+
+        await jobs.OpenJobAsync(job.Id);
+        var jobPage = new JobPage(page, url);
+        await Expect(jobPage.Title).ToHaveTextAsync("matmul");
+        await Expect(jobPage.Status).ToHaveTextAsync("succeeded");
+        await Expect(jobPage.Log).ToContainTextAsync(JobDriver.BuildLine);
+        await Expect(jobPage.Log).ToContainTextAsync(JobDriver.RunLine); // the <script> in the log is text
+        await Expect(jobPage.Stage("build")).ToHaveAttributeAsync("data-status", "succeeded");
+        await Expect(jobPage.Lint).ToContainTextAsync("unpinned-base-image");
+        await Expect(jobPage.SeverityGroup("critical")).ToContainTextAsync(JobDriver.Critical.AdvisoryId);
+        await Expect(jobPage.SeverityGroup("critical")).ToContainTextAsync(JobDriver.Critical.FixedVersion!);
+        await Expect(jobPage.SeverityGroup("medium")).ToContainTextAsync(JobDriver.Medium.AdvisoryId);
+        Assert.Equal(0, await page.Locator("#scan b:text('issue')").CountAsync()); // the summary's <b> is text
+        await Expect(jobPage.CancelButton).ToBeDisabledAsync();
+        await ShotAsync(page, "job.png");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#sbom").ClickAsync());
+        Assert.Equal($"berth-{job.Id}.cdx.json", download.SuggestedFilename);
+        Assert.Contains("CycloneDX", await File.ReadAllTextAsync(await download.PathAsync()), StringComparison.Ordinal);
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
+    public async Task EventStreams_ServerStreamsEvents_PagesShowTheStreamedStateAndSayLive()
+    {
+        // The streams routes are stubbed in the browser, so the pages' reading of them is tested on its own: the
+        // store keeps saying "queued" while the stream says otherwise.
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var job = await api.SubmitAsync(Dockerfile, name: "streamed");
+        static string Event(JobView view) => $"event: job\nid: 7\ndata: {JsonSerializer.Serialize(view, JobJson.Options)}\n\n";
+        var (page, console) = await NewPageAsync();
+        await page.RouteAsync($"{url}/api/v1/events", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "text/event-stream",
+            Body = ": keep-alive\n\n" + Event(job with { Status = JobStatus.Running }),
+        }));
+        await page.RouteAsync($"{url}/api/v1/jobs/{job.Id}/events", route => route.FulfillAsync(new()
+        {
+            Status = 200, ContentType = "text/event-stream",
+            Body = Event(job with { Status = JobStatus.Building }) + Event(job with { Status = JobStatus.Succeeded, Performance = 7 }) + "event: end\ndata: {}\n\n",
+        }));
+        var jobs = new JobsPage(page, url);
+
+        await jobs.OpenAsync();
+        await jobs.ExpectStatusAsync(job.Id, "running");
+
+        var jobPage = new JobPage(page, url);
+        await jobPage.OpenAsync(job.Id);
+        await Expect(jobPage.Status).ToHaveTextAsync("succeeded");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("idle"); // the job stream ended: no reconnect, no polling
+        Assert.Equal(JobStatus.Queued, (await api.GetAsync(job.Id)).Status);
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
+    public async Task Leaderboard_SucceededJobs_BestNameFirstAndOneSeriesPerName()
+    {
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var driver = new JobDriver(server);
+        foreach (var (name, perf) in new (string?, double)[] { ("gamma", 5), ("alpha", 10), ("gamma", 20), ("alpha", 30), ("beta", 50), ("gamma", 15), (null, 99), ("alpha", 24) })
+        {
+            var job = await api.SubmitAsync(Dockerfile, name: name);
+            await driver.SucceedAsync(job.Id, perf);
+        }
+        await api.SubmitAsync(Dockerfile, name: "still-queued");
+        var (page, console) = await NewPageAsync();
+        var board = new LeaderboardPage(page, url);
+
+        await board.OpenAsync();
+
+        await Expect(board.Rows).ToHaveCountAsync(3);
+        Assert.Equal(["beta", "alpha", "gamma"], await board.NamesAsync());
+        await Expect(board.Rows.Nth(1).Locator("td.best")).ToHaveTextAsync("30");
+        await Expect(board.Series).ToHaveCountAsync(3);
+        await Expect(page.Locator("#chart g.series[data-name='gamma'] circle")).ToHaveCountAsync(3);
+        await ShotAsync(page, "leaderboard.png");
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
+    public async Task JobPage_CancelQueuedJobThenDelete_JobCanceledThenGone()
+    {
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var job = await api.SubmitAsync(Dockerfile, name: "to-cancel");
+        var (page, console) = await NewPageAsync();
+        var jobPage = new JobPage(page, url);
+        await jobPage.OpenAsync(job.Id);
+        await Expect(jobPage.Status).ToHaveTextAsync("queued");
+
+        await jobPage.CancelAsync(); // a same-origin POST: the browser guard lets it through
+
+        await Expect(jobPage.Status).ToHaveTextAsync("canceled");
+        Assert.Equal(JobStatus.Canceled, (await api.GetAsync(job.Id)).Status);
+        await jobPage.DeleteAsync();
+        await Expect(page.Locator("#notice")).ToBeHiddenAsync();
+        await Expect(page).ToHaveURLAsync($"{url}/");
+        using var gone = await http.GetAsync(new Uri($"/api/v1/jobs/{job.Id}", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
+    public async Task Keys_PageAsksForTheKey_ThenShowsAndCancelsTheOwnersJobs()
+    {
+        static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
+        await using var server = new BerthApiFactory(new Dictionary<string, string>
+        {
+            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
+            ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
+        });
+        var url = BaseUrl(server);
+        using var alice = server.CreateClient();
+        alice.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "alice-key");
+        using var bob = server.CreateClient();
+        bob.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "bob-key");
+        var mine = await new BerthApi(alice).SubmitAsync(Dockerfile, name: "alice-job");
+        var theirs = await new BerthApi(bob).SubmitAsync(Dockerfile, name: "bob-job");
+        var (page, console) = await NewPageAsync();
+        var jobs = new JobsPage(page, url);
+        var key = new KeyDialog(page);
+
+        await jobs.OpenAsync();
+        await Expect(key.Dialog).ToBeVisibleAsync();
+        await ShotAsync(page, "key-dialog.png");
+        await key.CancelAsync();
+        await Expect(page.Locator("#notice")).ToContainTextAsync("API key button"); // closed: not asked again and again
+        await Expect(key.Dialog).ToBeHiddenAsync();
+        await key.OpenFromHeaderAsync();
+        await key.EnterAsync("alice-key");
+
+        await jobs.ExpectStatusAsync(mine.Id, "queued");
+        await Expect(jobs.Row(theirs.Id)).ToHaveCountAsync(0);
+        Assert.Equal("alice-key", await page.EvaluateAsync<string>("() => sessionStorage.getItem('berth.apiKey')"));
+        await jobs.OpenJobAsync(mine.Id);
+        var jobPage = new JobPage(page, url);
+        await jobPage.CancelAsync();
+        await Expect(jobPage.Status).ToHaveTextAsync("canceled");
+        await Expect(key.Dialog).ToBeHiddenAsync(); // asked once: every later call sent the kept key
+        Assert.Equal(JobStatus.Canceled, (await new BerthApi(alice).GetAsync(mine.Id)).Status);
+        AssertNoScriptErrors(console);
+    }
+}
