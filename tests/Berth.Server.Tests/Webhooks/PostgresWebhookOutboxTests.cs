@@ -61,6 +61,51 @@ public sealed class PostgresWebhookOutboxTests(PostgresFixture fixture) : Webhoo
     }
 
     [Fact]
+    public async Task DispatchDueAsync_TwoServersDispatchingAtOnce_SendEachDeliveryOnce()
+    {
+        await using var receiver = await LoopbackReceiver.StartAsync();
+        var options = Microsoft.Extensions.Options.Options.Create(new Berth.Server.Configuration.WebhooksOptions
+        {
+            Secret = "two-servers-secret-0123",
+            AllowedHosts = [$"127.0.0.1:{receiver.Port}"],
+        });
+        const int jobs = 20;
+        for (var i = 0; i < jobs; i++)
+        {
+            await FinishedAsync(NewJob($"http://127.0.0.1:{receiver.Port}/hook"));
+        }
+        var senders = new List<WebhookSender>();
+        var dispatchers = new List<WebhookDispatcher>();
+        for (var i = 0; i < 2; i++)
+        {
+            var database = _db.Open();
+            await database.InitializeAsync(default);
+            var sender = new WebhookSender(options, new FixedResolver(), TimeProvider.System);
+            senders.Add(sender);
+            dispatchers.Add(new WebhookDispatcher(new PostgresWebhookOutbox(database), new PostgresJobStore(database), sender, options,
+                TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<WebhookDispatcher>.Instance));
+        }
+
+        try
+        {
+            await Task.WhenAll(dispatchers.Select(d => Task.Run(async () =>
+            {
+                while (await d.DispatchDueAsync(default) > 0)
+                {
+                }
+            })));
+        }
+        finally
+        {
+            senders.ForEach(s => s.Dispose());
+        }
+
+        Assert.Equal(jobs, receiver.Received.Count);
+        Assert.Equal(jobs, receiver.Received.Select(h => h.Headers["X-Berth-Delivery"]).Distinct().Count());
+        Assert.Empty(await Outbox.ClaimDueAsync(TimeProvider.System.GetUtcNow().AddDays(1), TimeSpan.FromSeconds(60), 100, default));
+    }
+
+    [Fact]
     public async Task InitializeAsync_Step2_AddsThePendingIndexThatClaimsUse()
     {
         var indexes = await _db.ColumnAsync<string>("SELECT indexname FROM pg_indexes WHERE tablename = 'jobs'");
