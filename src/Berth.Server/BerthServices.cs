@@ -9,6 +9,7 @@ using Berth.Server.Pipeline.Stages;
 using Berth.Server.Scanning;
 using Berth.Server.Storage;
 using Berth.Server.Submissions;
+using Berth.Server.Webhooks;
 using Docker.DotNet;
 using Microsoft.Extensions.Options;
 using Berth.Scanner;
@@ -28,6 +29,7 @@ public static class BerthServices
         services.AddBerthStore(configuration);
         services.AddSingleton<IJobLedger>(sp => sp.GetRequiredService<IJobStore>());
         services.AddSingleton<JobService>();
+        services.AddBerthWebhooks();
         services.AddBerthWorkers();
         return services;
     }

@@ -6,7 +6,8 @@ namespace Berth.Server.Api;
 /// <summary>
 /// The job as clients see it (<c>GET /api/v1/jobs/{id}</c>). <see cref="CacheHit"/>: this attempt reused the image an
 /// identical submission built instead of building. <see cref="Agent"/>: the agent that ran the current or last attempt (a
-/// fleet; null when the server's own workers ran it); <see cref="Attempts"/>: how many times the job was started.
+/// fleet; null when the server's own workers ran it); <see cref="Attempts"/>: how many times the job was started;
+/// <see cref="Webhook"/>: the delivery to the submission's <c>callbackUrl</c>, null without one.
 /// </summary>
 public sealed record JobView(
     string Id,
@@ -26,7 +27,8 @@ public sealed record JobView(
     JobLimits Limits,
     bool CacheHit,
     string? Agent,
-    int Attempts)
+    int Attempts,
+    WebhookView? Webhook)
 {
     public static JobView From(Job job) => new(
         job.Id,
@@ -46,8 +48,15 @@ public sealed record JobView(
         job.Limits,
         job.CacheHit,
         job.Agent,
-        job.Attempts);
+        job.Attempts,
+        job.Webhook is { } webhook ? new WebhookView(webhook.State, webhook.Attempts, webhook.LastStatus, webhook.LastError, webhook.DeliveredAt) : null);
 }
+
+/// <summary>
+/// The job's webhook delivery (null when the submission had no <c>callbackUrl</c>; the URL itself is never shown):
+/// <c>pending</c> until a receiver answers 2xx (<c>delivered</c>) or every attempt failed (<c>failed</c>).
+/// </summary>
+public sealed record WebhookView(WebhookState State, int Attempts, int? LastStatus, string? LastError, DateTimeOffset? DeliveredAt);
 
 public sealed record StageView(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
 

@@ -10,14 +10,14 @@ namespace Berth.Server.Api;
 
 /// <summary>
 /// The multipart form of a submission: parts <c>dockerfile</c> (a file or a field), <c>context</c> (a file),
-/// <c>name</c>, <c>timeoutSeconds</c>, <c>memoryMb</c>, <c>cpus</c> and <c>dataMb</c>. Each may appear once: a
+/// <c>name</c>, <c>timeoutSeconds</c>, <c>memoryMb</c>, <c>cpus</c>, <c>dataMb</c>, <c>cache</c> and <c>callbackUrl</c>. Each may appear once: a
 /// repeated part (in any letter case) is a 400 naming it, never joined or dropped. Any other part name is a 400.
 /// Limits follow JSON's number grammar, read with the invariant culture (<c>1,5</c> and <c>1.5e</c> are 400s,
 /// never 15); an empty value counts as absent.
 /// </summary>
 internal static partial class SubmissionForm
 {
-    private static readonly string[] Fields = ["dockerfile", "context", "name", "timeoutSeconds", "memoryMb", "cpus", "dataMb", "cache"];
+    private static readonly string[] Fields = ["dockerfile", "context", "name", "timeoutSeconds", "memoryMb", "cpus", "dataMb", "cache", "callbackUrl"];
     private static readonly string[] LimitFields = ["timeoutSeconds", "memoryMb", "cpus", "dataMb"];
 
     [GeneratedRegex(@"^-?(0|[1-9][0-9]*)\z", RegexOptions.CultureInvariant)]
@@ -70,7 +70,7 @@ internal static partial class SubmissionForm
             WholeNumber(form, "memoryMb"),
             Number(form, "cpus"),
             WholeNumber(form, "dataMb"));
-        return new JobSubmission(dockerfile, context, name, limits, Flag(form, "cache") ?? true);
+        return new JobSubmission(dockerfile, context, name, limits, Flag(form, "cache") ?? true, Raw(form, "callbackUrl"));
     }
 
     /// <summary><c>true</c> or <c>false</c>; absent or empty means the default.</summary>

@@ -7,7 +7,7 @@ using Berth.Scanner;
 namespace Berth.Server.Api;
 
 /// <summary>
-/// The JSON form of a submission, <c>{"dockerfile", "name", "limits": {"timeoutSeconds", "memoryMb", "cpus", "dataMb"}, "cache"}</c>,
+/// The JSON form of a submission, <c>{"dockerfile", "name", "limits": {"timeoutSeconds", "memoryMb", "cpus", "dataMb"}, "cache", "callbackUrl"}</c>,
 /// read with <see cref="StrictJson"/>: no duplicate keys, no lone surrogates, no invalid UTF-8. Names are
 /// case-sensitive and unknown ones are refused (a misspelt limit would otherwise silently get the default);
 /// a limit must be a JSON number (a string such as <c>"5"</c> is refused), a whole one except <c>cpus</c>.
@@ -16,7 +16,7 @@ namespace Berth.Server.Api;
 internal static class SubmissionJson
 {
     private const int MaxDepth = 16;
-    private static readonly string[] Fields = ["dockerfile", "name", "limits", "cache"];
+    private static readonly string[] Fields = ["dockerfile", "name", "limits", "cache", "callbackUrl"];
     private static readonly string[] LimitFields = ["timeoutSeconds", "memoryMb", "cpus", "dataMb"];
 
     public static JobSubmission Read(ReadOnlyMemory<byte> body)
@@ -48,7 +48,7 @@ internal static class SubmissionJson
                 RefuseUnknown(given, LimitFields, "limits.");
                 limits = new LimitsRequest(WholeNumber(given, "timeoutSeconds"), WholeNumber(given, "memoryMb"), Number(given, "cpus"), WholeNumber(given, "dataMb"));
             }
-            return new JobSubmission(Text(root, "dockerfile"), null, Text(root, "name"), limits, Flag(root, "cache") ?? true);
+            return new JobSubmission(Text(root, "dockerfile"), null, Text(root, "name"), limits, Flag(root, "cache") ?? true, Text(root, "callbackUrl"));
         }
     }
 

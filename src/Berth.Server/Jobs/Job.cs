@@ -1,4 +1,5 @@
 using Berth.Server.Configuration;
+using System.Text.Json.Serialization;
 using Berth.Server.Dockerfiles;
 
 namespace Berth.Server.Jobs;
@@ -46,6 +47,31 @@ public sealed record ScanDatabaseSummary(string Source, int Records, double? Age
     public static ScanDatabaseSummary Of(Berth.Scanner.Reports.DatabaseInfo info) => new(info.Source, info.Records, info.AgeDays);
 }
 
+/// <summary>Where a job's webhook is delivered: the submitted URL and the delivery id, the same on every attempt.</summary>
+public sealed record JobCallback(string Url, string DeliveryId);
+
+/// <summary>A job webhook's delivery. Serialized in lower case.</summary>
+public enum WebhookState
+{
+    /// <summary>Not yet delivered: waiting for the job to finish, or for its next attempt.</summary>
+    Pending,
+
+    /// <summary>A receiver answered 2xx.</summary>
+    Delivered,
+
+    /// <summary>Every attempt (<c>Webhooks:MaxAttempts</c>) failed; given up.</summary>
+    Failed,
+}
+
+/// <summary>
+/// How a job's webhook delivery stands: attempts made, the receiver's last HTTP status (null when it gave none: a timeout,
+/// a connection error, a refused address, whose reason is <see cref="LastError"/>) and when it was delivered.
+/// </summary>
+public sealed record JobWebhook(WebhookState State, int Attempts, int? LastStatus, string? LastError, DateTimeOffset? DeliveredAt)
+{
+    public static readonly JobWebhook New = new(WebhookState.Pending, 0, null, null, null);
+}
+
 /// <summary>Progress of one pipeline stage.</summary>
 public sealed record StageState(string Name, StageStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
 
@@ -85,8 +111,16 @@ public sealed record Job(
     string Owner = Job.LocalOwner,
     bool Cache = true,
     bool CacheHit = false,
-    string? Agent = null)
+    string? Agent = null,
+    JobWebhook? Webhook = null)
 {
+    /// <summary>
+    /// Where the job's webhook goes, set only on a job being submitted: the stores keep the URL apart (it may carry a
+    /// token) and never read it back into a job, so it appears in no view, log or agent message.
+    /// </summary>
+    [JsonIgnore]
+    public JobCallback? Callback { get; init; }
+
     /// <summary>The owner of jobs submitted while no keys are configured (loopback-only mode).</summary>
     public const string LocalOwner = "local";
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Berth.Server.Configuration;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
+using Berth.Server.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -13,12 +14,13 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
 {
     private const string Columns =
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
-        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit";
+        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit, " +
+        "webhook_state, webhook_attempts, webhook_last_status, webhook_last_error, webhook_delivered_at";
 
     // Status values inside SQL come from the one mapping in code (JobStatus.ToWire and its sets), never typed again.
     private static readonly string Queued = Literal(JobStatus.Queued);
     private static readonly string Canceled = Literal(JobStatus.Canceled);
-    private static readonly string Terminal = InList(s => s.IsTerminal());
+    internal static readonly string Terminal = InList(s => s.IsTerminal());
     private static readonly string Active = InList(s => s.IsActive());
 
     /// <summary>How a stage's status reads inside the <c>stages</c> JSON column.</summary>
@@ -29,7 +31,8 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
 
     /// <summary>
     /// Finished jobs as read: a finished job never changes in the database (saves skip it; only delete removes it, and
-    /// drops it here first), so reads of one need neither SQLite nor JSON parsing. One process owns the database.
+    /// drops it here first) once its webhook, if any, is no longer pending, so reads of one need neither SQLite nor JSON
+    /// parsing. One process owns the database.
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Job> _finished = new(StringComparer.Ordinal);
 
@@ -78,6 +81,11 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                  {
                      ("scan", "scan TEXT"), ("owner", "owner TEXT NOT NULL DEFAULT 'local'"),
                      ("cache", "cache INTEGER NOT NULL DEFAULT 1"), ("cache_hit", "cache_hit INTEGER NOT NULL DEFAULT 0"),
+                     // The job's webhook delivery (SqliteWebhookOutbox); webhook_state is null when the job has none.
+                     ("webhook_url", "webhook_url TEXT"), ("webhook_delivery", "webhook_delivery TEXT"), ("webhook_state", "webhook_state TEXT"),
+                     ("webhook_attempts", "webhook_attempts INTEGER NOT NULL DEFAULT 0"), ("webhook_last_status", "webhook_last_status INTEGER"),
+                     ("webhook_last_error", "webhook_last_error TEXT"), ("webhook_delivered_at", "webhook_delivered_at TEXT"),
+                     ("webhook_next_at", "webhook_next_at TEXT"), ("webhook_claimed_until", "webhook_claimed_until TEXT"),
                  })
         {
             await using var columns = connection.CreateCommand();
@@ -91,6 +99,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await ExecuteAsync(connection, """
             CREATE INDEX IF NOT EXISTS jobs_owner_seq ON jobs(owner, seq);
             CREATE INDEX IF NOT EXISTS jobs_owner_status_seq ON jobs(owner, status, seq);
+            CREATE INDEX IF NOT EXISTS jobs_webhook_pending ON jobs(seq) WHERE webhook_state = 'pending';
             """, cancellationToken);
     }
 
@@ -100,13 +109,18 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO jobs (id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance,
-                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit)
+                              failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit,
+                              webhook_url, webhook_delivery, webhook_state)
             SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
-                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner, @cache, @cache_hit
+                   @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner, @cache, @cache_hit,
+                   @webhook_url, @webhook_delivery, @webhook_state
             WHERE (SELECT COUNT(*) FROM jobs WHERE status = {Queued}) < @cap
             RETURNING seq;
             """;
         Bind(command, job);
+        command.Parameters.AddWithValue("@webhook_url", (object?)job.Callback?.Url ?? DBNull.Value);
+        command.Parameters.AddWithValue("@webhook_delivery", (object?)job.Callback?.DeliveryId ?? DBNull.Value);
+        command.Parameters.AddWithValue("@webhook_state", job.Callback is null ? DBNull.Value : WebhookStates.ToWire(WebhookState.Pending));
         command.Parameters.AddWithValue("@cap", queueCap);
         // Read to the end, not ExecuteScalar: a statement reset before it is done commits without running
         // SQLite's automatic checkpoint, and a stream of submissions alone would grow the WAL without bound.
@@ -135,7 +149,7 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         {
             return null;
         }
-        if (job.Status.IsTerminal())
+        if (job.Status.IsTerminal() && job.Webhook is not { State: WebhookState.Pending }) // a pending delivery still changes
         {
             if (_finished.Count >= FinishedCacheSize)
             {
@@ -261,7 +275,10 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await ExecuteAsync(connection, "INSERT OR REPLACE INTO probe (id, at) VALUES (1, datetime('now'))", cancellationToken);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>Drops the remembered copy of a finished job whose row changed (its webhook delivery).</summary>
+    internal void Forget(string id) => _finished.TryRemove(id, out _);
+
+    internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -340,7 +357,9 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             Scan: r.IsDBNull(17) ? null : JsonSerializer.Deserialize<ScanSummary>(r.GetString(17), JobJson.Options),
             Owner: r.GetString(18),
             Cache: r.GetInt64(19) != 0,
-            CacheHit: r.GetInt64(20) != 0);
+            CacheHit: r.GetInt64(20) != 0,
+            Webhook: r.IsDBNull(21) ? null : new JobWebhook(WebhookStates.Parse(r.GetString(21)), r.GetInt32(22),
+                r.IsDBNull(23) ? null : r.GetInt32(23), Text(24), Time(25)));
     }
 
     /// <summary>A status as an SQL string literal; wire names are lower-case ASCII letters, so nothing needs quoting.</summary>
@@ -353,8 +372,8 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
     private static string InList(Func<JobStatus, bool> member) =>
         "(" + string.Join(", ", Enum.GetValues<JobStatus>().Where(member).Select(Literal)) + ")";
 
-    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+    internal static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset Parse(string value) =>
+    internal static DateTimeOffset Parse(string value) =>
         DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 }

@@ -32,6 +32,7 @@ public static class StoreServices
         {
             services.AddSingleton<PostgresDatabase>();
             services.AddSingleton<IJobStore, PostgresJobStore>();
+            services.AddSingleton<Webhooks.IWebhookOutbox, PostgresWebhookOutbox>();
             services.AddSingleton<IJobFiles, PostgresJobFiles>();
             services.AddSingleton<IFleetStore, PostgresFleetStore>();
             services.AddSingleton<IJobExecution, FleetExecution>();
@@ -40,7 +41,9 @@ public static class StoreServices
         }
         else
         {
-            services.AddSingleton<IJobStore, SqliteJobStore>();
+            services.AddSingleton<SqliteJobStore>();
+            services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+            services.AddSingleton<Webhooks.IWebhookOutbox, SqliteWebhookOutbox>();
             services.AddSingleton<IJobFiles, LocalJobFiles>();
             services.AddSingleton<IJobExecution, LocalExecution>();
             services.AddSingleton<ISubmitQuota, InMemorySubmitQuota>();

@@ -6,6 +6,7 @@ using Berth.Server.Errors;
 using Berth.Server.Jobs;
 using Berth.Server.Logging;
 using Berth.Server.Pipeline;
+using Berth.Server.Webhooks;
 using Microsoft.Extensions.Options;
 using Berth.Scanner;
 
@@ -21,7 +22,8 @@ public sealed class JobService(
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
     TimeProvider time,
-    ILogger<JobService> logger)
+    ILogger<JobService> logger,
+    IOptions<WebhooksOptions>? webhooksOptions = null)
 {
     private const int MaxNameLength = 200;
 
@@ -31,6 +33,7 @@ public sealed class JobService(
         var berth = berthOptions.Value;
         var limits = ResolveLimits(submission.Limits, limitsOptions.Value);
         var name = CheckName(submission.Name);
+        var callbackUrl = CallbackUrls.Check(submission.CallbackUrl, webhooksOptions?.Value ?? new WebhooksOptions());
         if (submission.Context is null || submission.Dockerfile is not null)
         {
             JobSubmission.CheckDockerfile(submission.Dockerfile); // early; a context's own Dockerfile is checked once unpacked
@@ -64,7 +67,11 @@ public sealed class JobService(
             }
 
             var job = new Job(id, 0, name, JobStatus.Queued, limits, correlationId, now, null, null, null, null,
-                pipeline.InitialStages(), null, null, [], 0, Owner: caller.Owner, Cache: submission.Cache);
+                pipeline.InitialStages(), null, null, [], 0, Owner: caller.Owner, Cache: submission.Cache,
+                Webhook: callbackUrl is null ? null : JobWebhook.New)
+            {
+                Callback = callbackUrl is null ? null : new JobCallback(callbackUrl.AbsoluteUri, Guid.CreateVersion7(now).ToString("N")),
+            };
             var stored = await store.TryEnqueueAsync(job, berth.QueueCap, cancellationToken) ?? throw QueueFull(berth.QueueCap);
             Log.JobAccepted(logger, id, name);
             execution.Queued();

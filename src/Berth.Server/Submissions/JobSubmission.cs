@@ -11,7 +11,7 @@ public sealed record LimitsRequest(int? TimeoutSeconds, int? MemoryMb, double? C
 /// A submission read from any of the three request forms. <see cref="Context"/> is the raw archive, if any;
 /// <see cref="Cache"/> false means build even when an identical submission's image could be reused.
 /// </summary>
-public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? Name, LimitsRequest Limits, bool Cache = true)
+public sealed record JobSubmission(string? Dockerfile, Stream? Context, string? Name, LimitsRequest Limits, bool Cache = true, string? CallbackUrl = null)
 {
     /// <summary>Checks the Dockerfile text: present, not blank, at most 1 MiB.</summary>
     public static string CheckDockerfile(string? text)

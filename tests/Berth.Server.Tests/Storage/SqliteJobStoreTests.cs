@@ -68,7 +68,7 @@ public sealed class SqliteJobStoreTests : JobStoreContract, IDisposable
 
         var upgraded = await OpenInitializedAsync();
 
-        Assert.Equal(["jobs_owner_seq", "jobs_owner_status_seq", "jobs_status_seq"], (await IndexesAsync()).Where(i => i.StartsWith("jobs_", StringComparison.Ordinal)).Order());
+        Assert.Equal(["jobs_owner_seq", "jobs_owner_status_seq", "jobs_status_seq", "jobs_webhook_pending"], (await IndexesAsync()).Where(i => i.StartsWith("jobs_", StringComparison.Ordinal)).Order());
         Assert.Equal(new[] { failed, running }.Select(Json), (await upgraded.ListAsync(null, null, 10, null, default)).Select(Json));
         Assert.Equal([failed.Id], (await upgraded.ListAsync("ann", JobStatus.Failed, 10, null, default)).Select(j => j.Id));
     }

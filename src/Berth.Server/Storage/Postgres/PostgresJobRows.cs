@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
+using Berth.Server.Webhooks;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -12,9 +13,10 @@ internal static class PostgresJobRows
     /// <summary>The job's columns, in the order <see cref="Read"/> reads them (from <paramref name="offset"/>).</summary>
     public const string Columns =
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
-        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit, agent";
+        "failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit, agent, " +
+        "webhook_state, webhook_attempts, webhook_last_status, webhook_last_error, webhook_delivered_at";
 
-    public const int ColumnCount = 22;
+    public const int ColumnCount = 27;
 
     // Status values inside SQL come from the one mapping in code (JobStatus.ToWire and its sets), never typed again.
     public static readonly string Queued = Literal(JobStatus.Queued);
@@ -104,7 +106,10 @@ internal static class PostgresJobRows
             Owner: r.GetString(offset + 18),
             Cache: r.GetBoolean(offset + 19),
             CacheHit: r.GetBoolean(offset + 20),
-            Agent: Text(21));
+            Agent: Text(21),
+            Webhook: Text(22) is { } webhook
+                ? new JobWebhook(WebhookStates.Parse(webhook), r.GetInt32(offset + 23), r.IsDBNull(offset + 24) ? null : r.GetInt32(offset + 24), Text(25), Time(26))
+                : null);
     }
 
     /// <summary>A status as an SQL string literal; wire names are lower-case ASCII letters, so nothing needs quoting.</summary>

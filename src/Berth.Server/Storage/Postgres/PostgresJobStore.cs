@@ -1,4 +1,5 @@
 using Berth.Server.Jobs;
+using Berth.Server.Webhooks;
 using Npgsql;
 using NpgsqlTypes;
 using static Berth.Server.Storage.Postgres.PostgresJobRows;
@@ -29,14 +30,19 @@ public sealed class PostgresJobStore(PostgresDatabase database) : IJobStore
             await using var command = new NpgsqlCommand($"""
                 WITH stored AS (
                     INSERT INTO jobs (id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance,
-                                      failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit, agent)
+                                      failure_reason, failure_message, stages, image_id, exit_code, lint, attempts, scan, owner, cache, cache_hit, agent,
+                                      webhook_url, webhook_delivery, webhook_state)
                     SELECT @id, @name, @status, @limits, @correlation_id, @created_at, @started_at, @finished_at, @performance,
-                           @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner, @cache, @cache_hit, @agent
+                           @failure_reason, @failure_message, @stages, @image_id, @exit_code, @lint, @attempts, @scan, @owner, @cache, @cache_hit, @agent,
+                           @webhook_url, @webhook_delivery, @webhook_state
                     WHERE (SELECT count(*) FROM jobs WHERE status = {Queued}) < @cap
                     RETURNING seq)
                 SELECT seq, pg_notify('{PostgresSchema.QueuedChannel}', '') FROM stored
                 """, connection);
             Bind(command, job);
+            Add(command, "webhook_url", NpgsqlDbType.Text, job.Callback?.Url);
+            Add(command, "webhook_delivery", NpgsqlDbType.Text, job.Callback?.DeliveryId);
+            Add(command, "webhook_state", NpgsqlDbType.Text, job.Callback is null ? null : WebhookStates.ToWire(WebhookState.Pending));
             Add(command, "cap", NpgsqlDbType.Bigint, (long)queueCap);
             return await command.ExecuteScalarAsync(ct) is long seq ? job with { Sequence = seq } : null;
         }, cancellationToken);

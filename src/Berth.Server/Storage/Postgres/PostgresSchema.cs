@@ -18,7 +18,7 @@ internal static class PostgresSchema
     public const string QueuedChannel = "berth_job_queued";
 
     /// <summary>Step <c>n</c> brings the schema to version <c>n + 1</c>.</summary>
-    public static readonly IReadOnlyList<string> Steps = [Version1];
+    public static readonly IReadOnlyList<string> Steps = [Version1, Version2Webhooks];
 
     /// <summary>Made before any step runs, so that the steps applied can be read.</summary>
     public const string VersionTable = "CREATE TABLE IF NOT EXISTS berth_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
@@ -90,5 +90,25 @@ internal static class PostgresSchema
             PRIMARY KEY (owner, minute)
         );
         CREATE TABLE probe (id integer PRIMARY KEY, at timestamptz NOT NULL);
+        """;
+
+    /// <remarks>
+    /// Job webhooks (<see cref="PostgresWebhookOutbox"/>): the delivery of each job that has a callback URL lives in its
+    /// row, so deleting the job deletes it. <c>webhook_state</c> is null without one, else <c>pending</c>, <c>delivered</c>
+    /// or <c>failed</c>; a dispatcher claims a pending delivery of a terminal job until <c>webhook_claimed_until</c>.
+    /// Claims read <c>jobs_webhook_pending</c>, which holds only pending deliveries.
+    /// </remarks>
+    private const string Version2Webhooks = """
+        ALTER TABLE jobs
+            ADD COLUMN webhook_url text,
+            ADD COLUMN webhook_delivery text,
+            ADD COLUMN webhook_state text,
+            ADD COLUMN webhook_attempts integer NOT NULL DEFAULT 0,
+            ADD COLUMN webhook_last_status integer,
+            ADD COLUMN webhook_last_error text,
+            ADD COLUMN webhook_delivered_at timestamptz,
+            ADD COLUMN webhook_next_at timestamptz,
+            ADD COLUMN webhook_claimed_until timestamptz;
+        CREATE INDEX jobs_webhook_pending ON jobs (seq) WHERE webhook_state = 'pending';
         """;
 }
