@@ -7,7 +7,9 @@ using Berth.Server.Fleet;
 using Berth.Server.Storage;
 using Berth.Server.Http;
 using Berth.Server.Jobs;
+using Berth.Server.Metrics;
 using Microsoft.Extensions.Options;
+using Prometheus;
 using Scalar.AspNetCore;
 
 if (args is ["agent", ..])
@@ -37,11 +39,13 @@ await app.Services.GetRequiredService<IJobStore>().InitializeAsync(CancellationT
 Directory.CreateDirectory(berth.JobsRoot);
 
 app.UseBerthFrontDoor(auth);
+app.UseHttpMetrics(); // http_requests_received_total, http_request_duration_seconds on /metrics
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOpenApi();
 app.MapScalarApiReference("/docs");
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapJobEndpoints();
 if (app.Services.GetRequiredService<IOptions<StoreOptions>>().Value.IsPostgres)
 {

@@ -21,6 +21,7 @@ public sealed class JobService(
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
     TimeProvider time,
+    IJobOutcomes outcomes,
     ILogger<JobService> logger)
 {
     private const int MaxNameLength = 200;
@@ -97,7 +98,12 @@ public sealed class JobService(
         if (await store.CancelIfQueuedAsync(id, time.GetUtcNow(), cancellationToken))
         {
             Log.CancelRequested(logger, id);
-            return await store.GetAsync(id, cancellationToken); // it never starts
+            var canceled = await store.GetAsync(id, cancellationToken); // it never starts
+            if (canceled is not null)
+            {
+                outcomes.Finished(canceled);
+            }
+            return canceled;
         }
         var job = await store.GetAsync(id, cancellationToken);
         if (job is null)

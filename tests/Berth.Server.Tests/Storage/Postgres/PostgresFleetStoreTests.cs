@@ -4,6 +4,7 @@ using Berth.Scanner.Reports;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Fleet;
 using Berth.Server.Jobs;
+using Berth.Server.Metrics;
 using Berth.Server.Storage.Postgres;
 
 namespace Berth.Server.Tests.Storage.Postgres;
@@ -25,7 +26,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
         var database = await _db.OpenInitializedAsync();
         _jobs = new PostgresJobStore(database);
         _files = new PostgresJobFiles(database);
-        _fleet = new PostgresFleetStore(database);
+        _fleet = new PostgresFleetStore(database, new JobMetrics());
     }
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
@@ -66,7 +67,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     [Fact]
     public async Task ClaimAsync_TwentyClaimersOnOneJob_ExactlyOneGetsALease()
     {
-        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync()) };
+        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync(), new JobMetrics()) };
         for (var round = 0; round < 5; round++)
         {
             var job = await EnqueueAsync();
@@ -453,7 +454,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     [Fact]
     public async Task ExpireLeasesAsync_TwoServersAtOnce_EndEachLeaseOnce()
     {
-        var other = new PostgresFleetStore(await _db.OpenInitializedAsync());
+        var other = new PostgresFleetStore(await _db.OpenInitializedAsync(), new JobMetrics());
         for (var i = 0; i < 30; i++)
         {
             await EnqueueAsync();
@@ -636,7 +637,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     public async Task TryCountSubmissionAsync_FromTwoServers_CountsTogetherPerOwnerUntilTheMinuteIsFull()
     {
         await WaitUntilNotNearTheEndOfAMinuteAsync();
-        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync()) };
+        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync(), new JobMetrics()) };
 
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => servers[i % 2].TryCountSubmissionAsync("ann", 4, default))));
 
