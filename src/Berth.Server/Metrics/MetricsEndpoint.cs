@@ -16,6 +16,8 @@ public static class MetricsEndpoint
 
     public static IEndpointRouteBuilder MapMetricsEndpoint(this IEndpointRouteBuilder app)
     {
+        // .NET's own internal diagnostics (meters named Private.InternalDiagnostics.*, e.g. QUIC's) are not for operators.
+        Prometheus.Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => !i.Meter.Name.StartsWith("Private.", StringComparison.OrdinalIgnoreCase));
         app.MapGet(Path, Scrape).RequireAuthorization().ExcludeFromDescription();
         return app;
     }

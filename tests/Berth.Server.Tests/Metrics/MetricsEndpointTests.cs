@@ -44,6 +44,7 @@ public sealed class MetricsEndpointTests
         Assert.Contains("# TYPE berth_stage_duration_seconds histogram", text, StringComparison.Ordinal);
         Assert.Contains("process_cpu_seconds_total", Samples(text).Keys);
         Assert.Contains(Samples(text).Keys, k => k.StartsWith("dotnet_collection_count_total", StringComparison.Ordinal));
+        Assert.DoesNotContain(Samples(text).Keys, k => k.StartsWith("private_", StringComparison.Ordinal));
     }
 
     [Fact]

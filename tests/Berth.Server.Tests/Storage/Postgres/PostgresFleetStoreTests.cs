@@ -18,6 +18,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     private PostgresJobStore _jobs = null!;
     private PostgresJobFiles _files = null!;
     private PostgresFleetStore _fleet = null!;
+    private JobMetrics _metrics = null!;
     private int _made;
 
     public async Task InitializeAsync()
@@ -26,7 +27,8 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
         var database = await _db.OpenInitializedAsync();
         _jobs = new PostgresJobStore(database);
         _files = new PostgresJobFiles(database);
-        _fleet = new PostgresFleetStore(database, new JobMetrics());
+        _metrics = new JobMetrics();
+        _fleet = new PostgresFleetStore(database, _metrics);
     }
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
@@ -368,6 +370,54 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
         Assert.NotNull(stored.FinishedAt);
         Assert.Equal([StageStatus.Canceled, StageStatus.Skipped], stored.Stages.Select(s => s.Status));
         Assert.Equal(0, await _jobs.CountQueuedAsync(default));
+    }
+
+    // ---- outcomes (each job this store ends is told once) ----
+
+    [Fact]
+    public async Task CompleteAsync_RetriedWithTheSameToken_TellsTheOutcomeOnce()
+    {
+        var job = await EnqueueAsync();
+        var lease = await ClaimAsync();
+
+        await _fleet.CompleteAsync(job.Id, lease.Token, Succeeded(lease.Job), default);
+        await _fleet.CompleteAsync(job.Id, lease.Token, Succeeded(lease.Job), default);
+
+        var text = await Metrics.PrometheusText.ExportAsync(_metrics);
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, "berth_jobs_total{status=\"succeeded\",reason=\"none\"}"));
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, $"berth_stage_duration_seconds_count{{stage=\"{lease.Job.Stages[0].Name}\",status=\"succeeded\"}}"));
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_PlainThenAfterACancelRequest_TellsOnlyTheCanceledEnd()
+    {
+        var job = await EnqueueAsync();
+        await _fleet.ReleaseAsync(job.Id, (await ClaimAsync()).Token, default); // queued again: not an end
+        var lease = await ClaimAsync();
+        await _fleet.RequestCancelAsync(job.Id, default);
+
+        await _fleet.ReleaseAsync(job.Id, lease.Token, default);
+
+        var text = await Metrics.PrometheusText.ExportAsync(_metrics);
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, "berth_jobs_total{status=\"canceled\",reason=\"none\"}"));
+        Assert.DoesNotContain("status=\"succeeded\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExpireLeasesAsync_QueuedAgainThenLost_TellsOnlyWorkerLost()
+    {
+        var job = await EnqueueAsync();
+        await ClaimAsync();
+        await ExpireNowAsync(job.Id);
+        await _fleet.ExpireLeasesAsync(2, TimeSpan.Zero, default); // attempt 1 of 2: queued again
+        await ClaimAsync();
+        await ExpireNowAsync(job.Id);
+
+        await _fleet.ExpireLeasesAsync(2, TimeSpan.Zero, default);
+
+        var text = await Metrics.PrometheusText.ExportAsync(_metrics);
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, "berth_jobs_total{status=\"failed\",reason=\"worker_lost\"}"));
+        Assert.Single(text.Split('\n'), l => l.StartsWith("berth_jobs_total{", StringComparison.Ordinal));
     }
 
     // ---- expiry ----
