@@ -49,6 +49,8 @@ public static class BerthServices
         services.AddOptions<ScanOptions>().BindConfiguration(ScanOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Metrics.JobMetrics>();
+        services.AddSingleton<IJobOutcomes>(sp => sp.GetRequiredService<Metrics.JobMetrics>());
         services.AddSingleton<EngineBuildClient>();
         services.AddSingleton<IContainerEngine>(sp => new DockerEngine(
             new DockerClientBuilder().WithEndpoint(new Uri(sp.GetRequiredService<IOptions<BerthOptions>>().Value.DockerEndpoint)).Build(),

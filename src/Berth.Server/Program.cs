@@ -8,7 +8,10 @@ using Berth.Server.Fleet;
 using Berth.Server.Storage;
 using Berth.Server.Http;
 using Berth.Server.Jobs;
+using Berth.Server.Logging;
+using Berth.Server.Metrics;
 using Microsoft.Extensions.Options;
+using Prometheus;
 using Scalar.AspNetCore;
 
 if (args is ["agent", ..])
@@ -18,10 +21,11 @@ if (args is ["agent", ..])
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Logging.AddBerthConsole(builder.Configuration); // Logging:Format: auto, json or text
 builder.Services.AddBerth(builder.Configuration);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<StoreUnavailable>();
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(ApiDocs.Configure);
 builder.Services.ConfigureHttpJsonOptions(o => JobJson.Configure(o.SerializerOptions));
 builder.WebHost.ConfigureKestrel((context, k) =>
 {
@@ -38,11 +42,13 @@ await app.Services.GetRequiredService<IJobStore>().InitializeAsync(CancellationT
 Directory.CreateDirectory(berth.JobsRoot);
 
 app.UseBerthFrontDoor(auth);
+app.UseHttpMetrics(); // http_requests_received_total, http_request_duration_seconds on /metrics
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOpenApi();
-app.MapScalarApiReference("/docs");
+app.MapScalarApiReference("/docs", ApiDocs.ConfigureReference);
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapJobEndpoints();
 app.MapDashboard(); // the dashboard at / and GET /api/v1/leaderboard
 if (app.Services.GetRequiredService<IOptions<StoreOptions>>().Value.IsPostgres)

@@ -39,9 +39,9 @@ public static class AgentProgram
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory, Args = [] });
-        Configure(builder, settings);
         try
         {
+            Configure(builder, settings);
             using var host = builder.Build();
             Announce(settings, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AgentProgram)));
             await host.RunAsync(stop);
@@ -63,6 +63,7 @@ public static class AgentProgram
     public static void Configure(IHostApplicationBuilder builder, AgentSettings settings)
     {
         builder.Configuration.AddInMemoryCollection(settings.ConfigurationOverrides());
+        builder.Logging.AddBerthConsole(builder.Configuration); // Logging:Format, as the server's
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddBerthAgent(settings);
     }

@@ -20,6 +20,9 @@ public interface IJobStore : IJobLedger
 
     Task<int> CountQueuedAsync(CancellationToken cancellationToken);
 
+    /// <summary>Jobs in an active state (linting, building, scanning, running).</summary>
+    Task<int> CountActiveAsync(CancellationToken cancellationToken);
+
     /// <summary>Proves the store can write (readiness).</summary>
     Task CheckWritableAsync(CancellationToken cancellationToken);
 }

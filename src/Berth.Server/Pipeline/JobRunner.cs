@@ -23,6 +23,7 @@ public sealed class JobRunner(
     IOptions<SandboxOptions> sandbox,
     EngineNames names,
     TimeProvider time,
+    IJobOutcomes outcomes,
     ILogger<JobRunner> logger) : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
@@ -57,8 +58,10 @@ public sealed class JobRunner(
                 Log.JobInterrupted(logger, job.Id);
                 // The stage it was in fails and the later ones are skipped, as when a stage fails.
                 var stage = pipeline.Stages.FirstOrDefault(s => job.Stages.Any(state => state.Name == s.Name && state.Status == StageStatus.Running));
-                await store.SaveAsync(Fail(job, stage, new JobFailure(FailureReasons.Interrupted,
-                    $"the server stopped while this job was {job.Status.ToWire()}, twice; it was not retried again")), cancellationToken);
+                var failed = Fail(job, stage, new JobFailure(FailureReasons.Interrupted,
+                    $"the server stopped while this job was {job.Status.ToWire()}, twice; it was not retried again"));
+                await store.SaveAsync(failed, cancellationToken);
+                outcomes.Finished(failed);
             }
             else
             {
@@ -156,6 +159,10 @@ public sealed class JobRunner(
                 | (buildOptions.Value.ImageRetentionSeconds == 0 ? JobParts.Image : JobParts.None);
             await resources.ReleaseAsync(claimed.Id, before, timeout.Token);
             await store.SaveAsync(context.Job, CancellationToken.None);
+            if (context.Job.Status.IsTerminal())
+            {
+                outcomes.Finished(context.Job);
+            }
             await resources.ReleaseAsync(claimed.Id, JobParts.Container | JobParts.Data | JobParts.BuildCgroup, timeout.Token);
         }
         finally

@@ -269,6 +269,14 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
+    public async Task<int> CountActiveAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM jobs WHERE status IN {Active}";
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
+
     public async Task CheckWritableAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

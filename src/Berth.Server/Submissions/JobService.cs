@@ -22,6 +22,7 @@ public sealed class JobService(
     IOptions<BerthOptions> berthOptions,
     IOptions<LimitsOptions> limitsOptions,
     TimeProvider time,
+    IJobOutcomes outcomes,
     ILogger<JobService> logger,
     IOptions<WebhooksOptions>? webhooksOptions = null)
 {
@@ -104,7 +105,12 @@ public sealed class JobService(
         if (await store.CancelIfQueuedAsync(id, time.GetUtcNow(), cancellationToken))
         {
             Log.CancelRequested(logger, id);
-            return await store.GetAsync(id, cancellationToken); // it never starts
+            var canceled = await store.GetAsync(id, cancellationToken); // it never starts
+            if (canceled is not null)
+            {
+                outcomes.Finished(canceled);
+            }
+            return canceled;
         }
         var job = await store.GetAsync(id, cancellationToken);
         if (job is null)

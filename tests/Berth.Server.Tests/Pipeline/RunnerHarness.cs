@@ -75,6 +75,8 @@ internal sealed class RunnerHarness : IAsyncDisposable
 
     public IJobStore Store => _services.GetRequiredService<IJobStore>();
 
+    public Berth.Server.Metrics.JobMetrics Metrics => _services.GetRequiredService<Berth.Server.Metrics.JobMetrics>();
+
     public JobService Jobs => _services.GetRequiredService<JobService>();
 
     public JobRunner Runner => _services.GetServices<IHostedService>().OfType<JobRunner>().Single();

@@ -537,6 +537,19 @@ public abstract class JobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CountActiveAsync_JobsInEveryStatus_CountsOnlyActive()
+    {
+        Assert.Equal(0, await Store.CountActiveAsync(default));
+        foreach (var status in Enum.GetValues<JobStatus>())
+        {
+            await AddAsync(status);
+        }
+        await EnqueueAsync();
+
+        Assert.Equal(Enum.GetValues<JobStatus>().Count(s => s.IsActive()), await Store.CountActiveAsync(default));
+    }
+
+    [Fact]
     public async Task CheckWritableAsync_Repeatedly_SucceedsAndLeavesJobsAlone()
     {
         var job = await EnqueueAsync();

@@ -12,9 +12,9 @@ namespace Berth.Server.Storage.Postgres;
 /// <c>cancel_requested</c>. Every write under a lease names the token and the job must still be active with that token;
 /// writes of one job are serialized by its row lock. A completed job keeps its token (a retried completion is
 /// recognised) and no expiry; a job queued again or lost has neither. Connection failures surface as
-/// <see cref="StoreUnavailableException"/>.
+/// <see cref="StoreUnavailableException"/>. Every job it ends is told to <paramref name="outcomes"/> once, after the commit.
 /// </summary>
-public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
+public sealed class PostgresFleetStore(PostgresDatabase database, IJobOutcomes outcomes) : IFleetStore
 {
     /// <summary>
     /// A new lease token: the sequence in the high bits, so every token is larger than all before it, and 31 bits from
@@ -116,7 +116,12 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
             throw new ArgumentException($"a result must be succeeded, failed or canceled, not {result.Status.ToWire()}", nameof(result));
         }
         RequireSameJob(jobId, result, nameof(result));
-        return database.WriteAsync(async (connection, _, ct) =>
+        return CompleteAndTellAsync(jobId, token, result, cancellationToken);
+    }
+
+    private async Task<bool> CompleteAndTellAsync(string jobId, long token, Job result, CancellationToken cancellationToken)
+    {
+        var (wrote, earlier) = await database.WriteAsync(async (connection, _, ct) =>
         {
             // The second EXISTS reads the row as it was before this statement: true only for an earlier completion.
             await using var command = new NpgsqlCommand($"""
@@ -127,23 +132,31 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
                         lease_expires_at = NULL, cancel_requested = false
                     WHERE id = @id AND lease_token = @token AND status IN {Active}
                     RETURNING 1)
-                SELECT EXISTS (SELECT 1 FROM completed)
-                    OR EXISTS (SELECT 1 FROM jobs WHERE id = @id AND lease_token = @token AND status IN {Terminal} AND lease_expires_at IS NULL)
+                SELECT EXISTS (SELECT 1 FROM completed),
+                    EXISTS (SELECT 1 FROM jobs WHERE id = @id AND lease_token = @token AND status IN {Terminal} AND lease_expires_at IS NULL)
                 """, connection);
             Add(command, "status", NpgsqlDbType.Text, result.Status.ToWire());
             Add(command, "finished_at", NpgsqlDbType.TimestampTz, result.FinishedAt?.ToUniversalTime());
             BindResult(command, result);
             AddLease(command, jobId, token);
-            return (bool)(await command.ExecuteScalarAsync(ct))!;
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            return (reader.GetBoolean(0), reader.GetBoolean(1));
         }, cancellationToken);
+        if (wrote)
+        {
+            outcomes.Finished(result); // a retried completion (earlier) was told the first time
+        }
+        return wrote || earlier;
     }
 
     /// <summary>
     /// Queued again as it was before the claim (stages pending, the attempt's results, logs and result files gone, the
     /// attempt not counted), and waiting claims are woken. A job whose cancel was requested ends as canceled instead.
     /// </summary>
-    public Task<bool> ReleaseAsync(string jobId, long token, CancellationToken cancellationToken) =>
-        database.WriteAsync(async (connection, _, ct) =>
+    public async Task<bool> ReleaseAsync(string jobId, long token, CancellationToken cancellationToken)
+    {
+        var (held, canceled) = await database.WriteAsync<(bool, Job?)>(async (connection, _, ct) =>
         {
             await using var command = new NpgsqlCommand($"""
                 SELECT {Columns}, cancel_requested, now() FROM jobs
@@ -154,18 +167,23 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
             var held = await ReadLockedAsync(command, ct);
             if (held is not [var (job, cancelRequested, now)])
             {
-                return false;
+                return (false, null);
             }
             if (cancelRequested)
             {
-                await UpdateAsync(connection, Ended(job, JobStatus.Canceled, StageStatus.Canceled, now, null), ct);
+                var ended = Ended(job, JobStatus.Canceled, StageStatus.Canceled, now, null);
+                await UpdateAsync(connection, ended, ct);
+                return (true, ended);
             }
-            else
-            {
-                await RequeueAsync(connection, job with { Attempts = Math.Max(0, job.Attempts - 1) }, ct);
-            }
-            return true;
+            await RequeueAsync(connection, job with { Attempts = Math.Max(0, job.Attempts - 1) }, ct);
+            return (true, null);
         }, cancellationToken);
+        if (canceled is not null)
+        {
+            outcomes.Finished(canceled);
+        }
+        return held;
+    }
 
     public Task<LogAppend> AppendLogAsync(string jobId, long token, JobLog stream, long offset, ReadOnlyMemory<byte> data, long cap, CancellationToken cancellationToken)
     {
@@ -230,8 +248,9 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
     /// Ends up to <see cref="ExpiryBatch"/> run-out leases (oldest first; rows another server is ending are skipped).
     /// A job whose cancel was requested ends as canceled rather than being queued again or lost.
     /// </summary>
-    public Task<IReadOnlyList<ExpiredLease>> ExpireLeasesAsync(int maxAttempts, TimeSpan reconnectGrace, CancellationToken cancellationToken) =>
-        database.WriteAsync<IReadOnlyList<ExpiredLease>>(async (connection, _, ct) =>
+    public async Task<IReadOnlyList<ExpiredLease>> ExpireLeasesAsync(int maxAttempts, TimeSpan reconnectGrace, CancellationToken cancellationToken)
+    {
+        var (expired, ended) = await database.WriteAsync(async (connection, _, ct) =>
         {
             await using var command = new NpgsqlCommand($"""
                 SELECT {Columns}, cancel_requested, now() FROM jobs
@@ -242,11 +261,13 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
                 """, connection);
             Add(command, "grace", NpgsqlDbType.Interval, reconnectGrace);
             var expired = new List<ExpiredLease>();
+            var ended = new List<Job>();
             foreach (var (job, cancelRequested, now) in await ReadLockedAsync(command, ct))
             {
                 if (cancelRequested)
                 {
-                    await UpdateAsync(connection, Ended(job, JobStatus.Canceled, StageStatus.Canceled, now, null), ct);
+                    ended.Add(Ended(job, JobStatus.Canceled, StageStatus.Canceled, now, null));
+                    await UpdateAsync(connection, ended[^1], ct);
                     expired.Add(new(job.Id, job.Agent, Requeued: false));
                 }
                 else if (job.Attempts < maxAttempts)
@@ -258,12 +279,19 @@ public sealed class PostgresFleetStore(PostgresDatabase database) : IFleetStore
                 {
                     var failure = new JobFailure(FailureReasons.WorkerLost,
                         $"the agent '{job.Agent ?? "(unnamed)"}' stopped answering (its lease ran out without a heartbeat) on attempt {job.Attempts} of {maxAttempts} (Fleet:MaxAttempts)");
-                    await UpdateAsync(connection, Ended(job, JobStatus.Failed, StageStatus.Failed, now, failure), ct);
+                    ended.Add(Ended(job, JobStatus.Failed, StageStatus.Failed, now, failure));
+                    await UpdateAsync(connection, ended[^1], ct);
                     expired.Add(new(job.Id, job.Agent, Requeued: false));
                 }
             }
-            return expired;
+            return (expired, ended);
         }, cancellationToken);
+        foreach (var job in ended)
+        {
+            outcomes.Finished(job);
+        }
+        return expired;
+    }
 
     public Task<bool> RequestCancelAsync(string jobId, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, _, ct) =>

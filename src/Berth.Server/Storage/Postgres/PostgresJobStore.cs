@@ -164,6 +164,13 @@ public sealed class PostgresJobStore(PostgresDatabase database) : IJobStore
             return (int)(long)(await command.ExecuteScalarAsync(ct))!;
         }, cancellationToken);
 
+    public Task<int> CountActiveAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = new NpgsqlCommand($"SELECT count(*) FROM jobs WHERE status IN {Active}", connection);
+            return (int)(long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+
     public Task CheckWritableAsync(CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, _, ct) =>
         {

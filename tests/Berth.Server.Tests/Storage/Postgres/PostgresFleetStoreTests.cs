@@ -4,6 +4,7 @@ using Berth.Scanner.Reports;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Fleet;
 using Berth.Server.Jobs;
+using Berth.Server.Metrics;
 using Berth.Server.Storage.Postgres;
 
 namespace Berth.Server.Tests.Storage.Postgres;
@@ -17,6 +18,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     private PostgresJobStore _jobs = null!;
     private PostgresJobFiles _files = null!;
     private PostgresFleetStore _fleet = null!;
+    private JobMetrics _metrics = null!;
     private int _made;
 
     public async Task InitializeAsync()
@@ -25,7 +27,8 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
         var database = await _db.OpenInitializedAsync();
         _jobs = new PostgresJobStore(database);
         _files = new PostgresJobFiles(database);
-        _fleet = new PostgresFleetStore(database);
+        _metrics = new JobMetrics();
+        _fleet = new PostgresFleetStore(database, _metrics);
     }
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
@@ -66,7 +69,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     [Fact]
     public async Task ClaimAsync_TwentyClaimersOnOneJob_ExactlyOneGetsALease()
     {
-        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync()) };
+        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync(), new JobMetrics()) };
         for (var round = 0; round < 5; round++)
         {
             var job = await EnqueueAsync();
@@ -369,6 +372,54 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
         Assert.Equal(0, await _jobs.CountQueuedAsync(default));
     }
 
+    // ---- outcomes (each job this store ends is told once) ----
+
+    [Fact]
+    public async Task CompleteAsync_RetriedWithTheSameToken_TellsTheOutcomeOnce()
+    {
+        var job = await EnqueueAsync();
+        var lease = await ClaimAsync();
+
+        await _fleet.CompleteAsync(job.Id, lease.Token, Succeeded(lease.Job), default);
+        await _fleet.CompleteAsync(job.Id, lease.Token, Succeeded(lease.Job), default);
+
+        var text = await Metrics.PrometheusText.ExportAsync(_metrics);
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, "berth_jobs_total{status=\"succeeded\",reason=\"none\"}"));
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, $"berth_stage_duration_seconds_count{{stage=\"{lease.Job.Stages[0].Name}\",status=\"succeeded\"}}"));
+    }
+
+    [Fact]
+    public async Task ReleaseAsync_PlainThenAfterACancelRequest_TellsOnlyTheCanceledEnd()
+    {
+        var job = await EnqueueAsync();
+        await _fleet.ReleaseAsync(job.Id, (await ClaimAsync()).Token, default); // queued again: not an end
+        var lease = await ClaimAsync();
+        await _fleet.RequestCancelAsync(job.Id, default);
+
+        await _fleet.ReleaseAsync(job.Id, lease.Token, default);
+
+        var text = await Metrics.PrometheusText.ExportAsync(_metrics);
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, "berth_jobs_total{status=\"canceled\",reason=\"none\"}"));
+        Assert.DoesNotContain("status=\"succeeded\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExpireLeasesAsync_QueuedAgainThenLost_TellsOnlyWorkerLost()
+    {
+        var job = await EnqueueAsync();
+        await ClaimAsync();
+        await ExpireNowAsync(job.Id);
+        await _fleet.ExpireLeasesAsync(2, TimeSpan.Zero, default); // attempt 1 of 2: queued again
+        await ClaimAsync();
+        await ExpireNowAsync(job.Id);
+
+        await _fleet.ExpireLeasesAsync(2, TimeSpan.Zero, default);
+
+        var text = await Metrics.PrometheusText.ExportAsync(_metrics);
+        Assert.Equal(1, Metrics.PrometheusText.Value(text, "berth_jobs_total{status=\"failed\",reason=\"worker_lost\"}"));
+        Assert.Single(text.Split('\n'), l => l.StartsWith("berth_jobs_total{", StringComparison.Ordinal));
+    }
+
     // ---- expiry ----
 
     [Fact]
@@ -453,7 +504,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     [Fact]
     public async Task ExpireLeasesAsync_TwoServersAtOnce_EndEachLeaseOnce()
     {
-        var other = new PostgresFleetStore(await _db.OpenInitializedAsync());
+        var other = new PostgresFleetStore(await _db.OpenInitializedAsync(), new JobMetrics());
         for (var i = 0; i < 30; i++)
         {
             await EnqueueAsync();
@@ -636,7 +687,7 @@ public sealed class PostgresFleetStoreTests(PostgresFixture fixture) : IAsyncLif
     public async Task TryCountSubmissionAsync_FromTwoServers_CountsTogetherPerOwnerUntilTheMinuteIsFull()
     {
         await WaitUntilNotNearTheEndOfAMinuteAsync();
-        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync()) };
+        var servers = new[] { _fleet, new PostgresFleetStore(await _db.OpenInitializedAsync(), new JobMetrics()) };
 
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => servers[i % 2].TryCountSubmissionAsync("ann", 4, default))));
 
