@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Berth.Scanner.Reports;
+using Berth.Server.Dashboard;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
 
@@ -58,7 +59,7 @@ internal static class ApiExamples
         ["POST /api/v1/jobs"] = new(
             new Dictionary<string, JsonNode>
             {
-                [Json] = ApiDocs.Json(new { dockerfile = Dockerfile, name = "sorting-v2", limits = new { timeoutSeconds = 120, memoryMb = 512, cpus = 1, dataMb = 64 } }),
+                [Json] = ApiDocs.Json(new { dockerfile = Dockerfile, name = "sorting-v2", limits = new { timeoutSeconds = 120, memoryMb = 512, cpus = 1, dataMb = 64 }, callbackUrl = "https://hooks.example.com/berth" }),
                 [Text] = JsonValue.Create(Dockerfile),
             },
             Responses(("202", "Accepted: the job is queued; Location is its URL", Json, View(Queued)),
@@ -106,6 +107,13 @@ internal static class ApiExamples
             Responses(("204", "Deleted with its files", null, null),
                 NotFound(),
                 ("409", "The job is still queued or active", Problem, ProblemJson(409, "Conflict", $"job {Id} is running; only finished jobs can be deleted (cancel it first)", null)))),
+        ["GET /api/v1/leaderboard"] = new(null,
+            Responses(("200", "Succeeded jobs with a name, grouped by name, best performance first; history oldest first", Json,
+                ApiDocs.Json(new Leaderboard(
+                [
+                    new LeaderboardItem("sorting-v2", new LeaderboardEntry(Id, 1.5, Created.AddSeconds(48)), 2,
+                        [new LeaderboardEntry("0193b2c4d5e67f80a1b2c3d4e5f60700", 1.1, Created.AddHours(-16)), new LeaderboardEntry(Id, 1.5, Created.AddSeconds(48))]),
+                ], 2))))),
         ["GET /healthz"] = new(null, Responses(("200", "The process answers", Json, new JsonObject { ["status"] = "alive" }))),
         ["GET /readyz"] = new(null,
             Responses(("200", "Ready: the engine, the store and the data root answer", Json,

@@ -31,8 +31,9 @@ public static partial class JobEndpoints
         jobs.MapPost("/", Submit)
             .WithSummary("Submit a Dockerfile")
             .WithDescription("Three forms: a text/plain body holding the Dockerfile; application/json " +
-                "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\", \"dataMb\"}}; or multipart/form-data " +
-                "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb', 'cpus' and 'dataMb'.")
+                "{\"dockerfile\", \"name\", \"limits\": {\"timeoutSeconds\", \"memoryMb\", \"cpus\", \"dataMb\"}, \"cache\", \"callbackUrl\"}; or multipart/form-data " +
+                "with a 'dockerfile' part, an optional 'context' part (.tar or .tar.gz), 'name', 'timeoutSeconds', 'memoryMb', 'cpus', 'dataMb', 'cache' and 'callbackUrl'. " +
+                "A callbackUrl (its host must be in Webhooks:AllowedHosts) receives the job view, signed, when the job ends.")
             .DisableAntiforgery();
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
