@@ -247,6 +247,8 @@ public static class JobCommands
             ? (job.Status == "succeeded" ? $"[green]✔[/] {text}" : $"[red]✘[/] {text}")
             : line.EndsWith(" running", StringComparison.Ordinal) ? $"[grey]…[/] {text}"
             : line.Contains(" failed", StringComparison.Ordinal) ? $"[red]✘[/] {text}"
+            : line.EndsWith(" skipped", StringComparison.Ordinal) || line.Contains(" canceled", StringComparison.Ordinal) || line.Contains(" queued", StringComparison.Ordinal)
+                ? $"[grey]-[/] [grey]{text}[/]"
             : $"[green]✔[/] {text}";
     }
 }

@@ -165,7 +165,10 @@ public sealed class JobPrinter(TextWriter output, bool terminal, bool json)
         if (job.FinishedAt is { } finished)
         {
             fields.Add(new("finished", Format.Time(finished)));
-            fields.Add(new("duration", Format.Duration(job.Duration)));
+            if (job.Duration is { } duration)
+            {
+                fields.Add(new("duration", Format.Duration(duration)));
+            }
         }
         if (job.Scan is { } scan)
         {
