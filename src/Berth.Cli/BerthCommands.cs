@@ -65,8 +65,8 @@ public static class BerthCommands
         var import = new Command("import", "Load an OSV export carried in (air-gapped sites), verify it, and swap it in") { source, db };
         var dbCommand = new Command("db", "Manage the advisory database") { update, import };
 
-        var root = new RootCommand("Berth: submit Dockerfiles to a Berth server and follow their jobs; scan local images") { scan, dbCommand };
-        foreach (var command in JobCommands.Create(host, stdout, stderr))
+        var root = new RootCommand("Berth: submit Dockerfiles to a Berth server and follow their jobs; scan local images");
+        foreach (var command in JobCommands.Create(host, stdout, stderr).Append(scan).Append(dbCommand))
         {
             root.Subcommands.Add(command);
         }

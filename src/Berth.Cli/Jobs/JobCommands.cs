@@ -199,7 +199,7 @@ public static class JobCommands
         {
             await using var packed = new FileStream(Path.Combine(Path.GetTempPath(), $"berth-context-{Guid.NewGuid():N}.tar.gz"), FileMode.CreateNew, FileAccess.ReadWrite,
                 FileShare.None, 64 * 1024, FileOptions.DeleteOnClose);
-            ContextPacker.Pack(contextPath, ContextPacker.IgnoreFor(contextPath, Directory.Exists(path) ? null : dockerfilePath), packed);
+            ContextPacker.Pack(contextPath, ContextPacker.IgnoreFor(contextPath, dockerfilePath), packed);
             packed.Position = 0;
             return await client.SubmitAsync(dockerfile, packed, "context.tar.gz", name, limits, cancellationToken);
         }

@@ -147,7 +147,7 @@ public sealed class WaitTests(CliServer server) : IDisposable
     }
 
     [Fact]
-    public async Task SubmitWaitLogs_OnAServerWithoutStreams_PrintsTheWholeLogOnStderrAtTheEnd()
+    public async Task SubmitLogs_WaitsAndPrintsTheBuildAndRunLogOnStderrNotStdout()
     {
         var name = "wait-logs-" + Guid.NewGuid().ToString("N")[..8];
         var cli = CliRun.RunAsync(server.Url, "submit", Dockerfile(), "--name", name, "--logs");
