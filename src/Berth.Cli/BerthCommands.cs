@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Berth.Cli.Jobs;
 using Berth.Scanner;
 using Berth.Scanner.Advisories;
 using Berth.Scanner.Layers;
@@ -10,12 +11,19 @@ using Docker.DotNet;
 
 namespace Berth.Cli;
 
-/// <summary>The command line. Exit codes: 0 the policy passes, 1 it fails, 2 an error (bad arguments included).</summary>
+/// <summary>
+/// The command line: the client of a Berth server (<see cref="JobCommands"/>: submit, jobs, get, logs, cancel, report) and
+/// the local scanner (scan, db). Exit codes: 0 success (the scan policy passes; the waited-for job succeeded), 1 the
+/// policy fails or the waited-for job failed or was canceled, 2 an error (bad arguments, server unreachable or refusing
+/// the request), 130 interrupted by Ctrl-C (<c>submit --wait</c> detaches and leaves the job running).
+/// </summary>
 public static class BerthCommands
 {
     public const int Pass = 0;
     public const int PolicyFailed = 1;
+    public const int JobFailed = 1;
     public const int Error = 2;
+    public const int Interrupted = 130;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -23,7 +31,9 @@ public static class BerthCommands
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) => RunAsync(args, stdout, stderr, CliHost.Plain);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CliHost host)
     {
         var defaults = ScanSettings.Default;
         var db = new Option<string>("--db") { Description = "Advisory database folder (default: $BERTH_VULNDB or /var/lib/berth/vulndb); the bundled snapshot is installed there when it holds none" };
@@ -55,7 +65,11 @@ public static class BerthCommands
         var import = new Command("import", "Load an OSV export carried in (air-gapped sites), verify it, and swap it in") { source, db };
         var dbCommand = new Command("db", "Manage the advisory database") { update, import };
 
-        var root = new RootCommand("Berth: image vulnerability scanning on the command line") { scan, dbCommand };
+        var root = new RootCommand("Berth: submit Dockerfiles to a Berth server and follow their jobs; scan local images");
+        foreach (var command in JobCommands.Create(host, stdout, stderr).Append(scan).Append(dbCommand))
+        {
+            root.Subcommands.Add(command);
+        }
 
         scan.SetAction(async (result, cancellationToken) =>
         {
@@ -99,7 +113,8 @@ public static class BerthCommands
             }
             return Error;
         }
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
+        // Ctrl-C is the host's (CliHost.Interrupt): System.CommandLine's own handler would end the process after a grace.
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null });
     }
 
     private static string DbFolder(string? given) =>
