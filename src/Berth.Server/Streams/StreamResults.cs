@@ -30,6 +30,7 @@ internal abstract class StreamResult(JobChangeSubscription changes, string conte
         try
         {
             await response.StartAsync(stop.Token);
+            await response.Body.FlushAsync(stop.Token); // the headers go out now, not with the first event
             await StreamAsync(httpContext, response.Body, stop.Token);
         }
         catch (Exception) when (stop.IsCancellationRequested)
