@@ -137,6 +137,32 @@ public sealed class StreamEndpointsTests : IClassFixture<StreamServer>, IDisposa
     }
 
     [Fact]
+    public async Task LogsFollow_JobStartedOverByAnotherAttempt_MarksTheAttemptAndSendsItsLogFromTheStart()
+    {
+        var id = await SubmitAsync();
+        var job = await _driver.StageAsync(id, 1, JobStatus.Building);
+        await _driver.Store.SaveAsync(job with { Attempts = 1 }, default);
+        using var response = await _client.OpenAsync($"/api/v1/jobs/{id}/logs?follow=true");
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var received = new StringBuilder();
+        using (var build = _driver.Log(id, JobFile.BuildLog))
+        {
+            build.Write("first attempt, lost halfway\n");
+            await StreamRequests.ReadUntilAsync(body, received, "lost halfway\n");
+        }
+
+        using (var build = _driver.Log(id, JobFile.BuildLog)) // the attempt was lost; the next one writes its log from the start
+        {
+            build.Write("second\n");
+        }
+        await _driver.Store.SaveAsync((await _driver.GetAsync(id)) with { Attempts = 2 }, default); // queued again and claimed anew
+        await _driver.FinishAsync(id);
+
+        received.Append(await StreamRequests.ReadToEndAsync(body));
+        Assert.Equal("==> build log <==\nfirst attempt, lost halfway\n\n==> attempt 2 <==\n==> build log <==\nsecond\n\n==> run log <==\n", received.ToString());
+    }
+
+    [Fact]
     public async Task LogsFollow_AlreadyTerminalJob_SendsTheWholeLogAndEnds()
     {
         var id = await SubmitAsync();
