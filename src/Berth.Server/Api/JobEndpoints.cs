@@ -8,6 +8,7 @@ using Berth.Server.Configuration;
 using Berth.Server.Errors;
 using Berth.Server.Http;
 using Berth.Server.Jobs;
+using Berth.Server.Streams;
 using Berth.Server.Submissions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -37,11 +38,14 @@ public static partial class JobEndpoints
             .DisableAntiforgery();
         jobs.MapGet("/", List).WithSummary("List jobs, newest first, with cursor paging");
         jobs.MapGet("/{id}", Get).WithSummary("One job: status, performance, failure, stages, lint findings");
-        jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text");
+        jobs.MapGet("/{id}/logs", Logs).WithSummary("Build log then run log, as text; ?follow=true streams it as it is written until the job ends");
+        jobs.MapGet("/{id}/events", Events).WithSummary("Server-Sent Events: the job view now and at each change ('event: job'), then 'event: end' once it is terminal");
         jobs.MapGet("/{id}/report", Report).WithSummary("Lint findings and every scan finding (advisory, package, versions, severity, where found); ?format=sarif gives SARIF 2.1.0, ?format=cyclonedx the SBOM with vulnerabilities");
         jobs.MapGet("/{id}/sbom", Sbom).WithSummary("CycloneDX 1.5 JSON SBOM of the job's image");
         jobs.MapPost("/{id}/cancel", Cancel).WithSummary("Cancel a queued or active job");
         jobs.MapDelete("/{id}", Delete).WithSummary("Delete a finished job and its files");
+        app.MapGroup("/api/v1").WithTags("Jobs").RequireAuthorization()
+            .MapGet("/events", AllEvents).WithSummary("Server-Sent Events: the job view at every change of any job the caller may see ('event: job'), new submissions included; never ends");
         return app;
     }
 
@@ -92,9 +96,20 @@ public static partial class JobEndpoints
         return TypedResults.Ok(new JobPage(page, jobs.Count > size ? page[^1].Id : null));
     }
 
-    internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> Logs(
-        string id, HttpContext http, IJobStore store, IJobFiles files, CancellationToken cancellationToken)
+    internal static async Task<Results<ContentHttpResult, FollowedLogResult, ProblemHttpResult>> Logs(
+        string id, bool? follow, HttpContext http, IJobStore store, IJobFiles files, JobChanges changes, CancellationToken cancellationToken)
     {
+        if (follow == true)
+        {
+            // Subscribed before the job is read: no change falls between.
+            var subscription = changes.Subscribe(id, logs: true);
+            if (await Find(id, http, store, cancellationToken) is not { } followed)
+            {
+                subscription.Dispose();
+                return NotFound(id);
+            }
+            return new FollowedLogResult(followed, subscription);
+        }
         if (await Find(id, http, store, cancellationToken) is null)
         {
             return NotFound(id);
@@ -104,6 +119,21 @@ public static partial class JobEndpoints
         text.Append("\n==> run log <==\n").Append(await ReadTextAsync(files, id, JobFile.RunLog, cancellationToken));
         return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
     }
+
+    internal static async Task<Results<JobEventsResult, ProblemHttpResult>> Events(
+        string id, HttpContext http, IJobStore store, JobChanges changes, CancellationToken cancellationToken)
+    {
+        var subscription = changes.Subscribe(id);
+        if (await Find(id, http, store, cancellationToken) is not { } job)
+        {
+            subscription.Dispose();
+            return NotFound(id);
+        }
+        return new JobEventsResult(job, Caller.From(http), subscription);
+    }
+
+    internal static JobEventsResult AllEvents(HttpContext http, JobChanges changes) =>
+        new(null, Caller.From(http), changes.Subscribe());
 
     internal static async Task<Results<Ok<JsonObject>, ContentHttpResult, ProblemHttpResult>> Report(
         string id, string? format, HttpContext http, IJobStore store, IJobFiles files, CancellationToken cancellationToken)

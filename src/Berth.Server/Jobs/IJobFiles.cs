@@ -31,6 +31,12 @@ public interface IJobFiles
     /// <summary>The file's bytes, or null when the job has none.</summary>
     Task<Stream?> OpenReadAsync(string jobId, JobFile file, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The file's bytes from byte <paramref name="offset"/> on (a log followed as it grows), or null when there are
+    /// none yet. A stream from at or past the end reads nothing.
+    /// </summary>
+    Task<Stream?> OpenReadAsync(string jobId, JobFile file, long offset, CancellationToken cancellationToken);
+
     /// <summary>Removes every file of a job (it was deleted, or its submission failed).</summary>
     Task DeleteAllAsync(string jobId, CancellationToken cancellationToken);
 }

@@ -23,12 +23,18 @@ public sealed class LocalJobFiles(IOptions<BerthOptions> options) : IJobFiles
         File.Move(partial, path, overwrite: true);
     }
 
-    public Task<Stream?> OpenReadAsync(string jobId, JobFile file, CancellationToken cancellationToken)
+    public Task<Stream?> OpenReadAsync(string jobId, JobFile file, CancellationToken cancellationToken) =>
+        OpenReadAsync(jobId, file, 0, cancellationToken);
+
+    public Task<Stream?> OpenReadAsync(string jobId, JobFile file, long offset, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         var path = PathOf(JobPaths.For(options.Value.JobsRoot, jobId), file);
         try
         {
-            return Task.FromResult<Stream?>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, useAsync: true));
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024, useAsync: true);
+            stream.Position = offset;
+            return Task.FromResult<Stream?>(stream);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -3,14 +3,18 @@ using System.Text.Json;
 using Berth.Server.Configuration;
 using Berth.Server.Dockerfiles;
 using Berth.Server.Jobs;
+using Berth.Server.Streams;
 using Berth.Server.Webhooks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Storage;
 
-/// <summary>The embedded job store: one SQLite file (WAL) under <c>Berth:DataRoot</c>.</summary>
-public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
+/// <summary>
+/// The embedded job store: one SQLite file (WAL) under <c>Berth:DataRoot</c>. Every write that changes a job is
+/// published to <paramref name="changes"/> (the live streams), after it is committed.
+/// </summary>
+public sealed class SqliteJobStore(IOptions<BerthOptions> options, JobChanges? changes = null) : IJobStore
 {
     private const string Columns =
         "seq, id, name, status, limits, correlation_id, created_at, started_at, finished_at, performance, " +
@@ -132,7 +136,12 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
                 seq = reader.GetInt64(0);
             }
         }
-        return seq is { } stored ? job with { Sequence = stored } : null;
+        if (seq is not { } stored)
+        {
+            return null;
+        }
+        changes?.Publish(job.Id);
+        return job with { Sequence = stored };
     }
 
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
@@ -208,7 +217,12 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             """;
         command.Parameters.AddWithValue("@status", status.ToWire());
         command.Parameters.AddWithValue("@now", Format(now));
-        return (await ReadAllAsync(command, cancellationToken)) is [var first, ..] ? first : null;
+        if ((await ReadAllAsync(command, cancellationToken)) is not [var first, ..])
+        {
+            return null;
+        }
+        changes?.Publish(first.Id);
+        return first;
     }
 
     public async Task SaveAsync(Job job, CancellationToken cancellationToken)
@@ -223,7 +237,10 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
             WHERE id = @id AND status NOT IN {Terminal}
             """;
         Bind(command, job);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) > 0)
+        {
+            changes?.Publish(job.Id);
+        }
     }
 
     public async Task<bool> CancelIfQueuedAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
@@ -238,7 +255,12 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         command.Parameters.AddWithValue("@id", id);
         command.Parameters.AddWithValue("@skipped", StageSkipped);
         command.Parameters.AddWithValue("@now", Format(now));
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        var canceled = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        if (canceled)
+        {
+            changes?.Publish(id);
+        }
+        return canceled;
     }
 
     public async Task<bool> DeleteIfTerminalAsync(string id, CancellationToken cancellationToken)
@@ -250,6 +272,10 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         _finished.TryRemove(id, out _); // a read racing this delete may put it back: it is removed again below
         var deleted = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
         _finished.TryRemove(id, out _);
+        if (deleted)
+        {
+            changes?.Publish(id);
+        }
         return deleted;
     }
 
@@ -283,8 +309,15 @@ public sealed class SqliteJobStore(IOptions<BerthOptions> options) : IJobStore
         await ExecuteAsync(connection, "INSERT OR REPLACE INTO probe (id, at) VALUES (1, datetime('now'))", cancellationToken);
     }
 
-    /// <summary>Drops the remembered copy of a finished job whose row changed (its webhook delivery).</summary>
-    internal void Forget(string id) => _finished.TryRemove(id, out _);
+    /// <summary>
+    /// A finished job's row changed outside this class (its webhook delivery): drops the remembered copy and tells the
+    /// streams, whose job views show the delivery.
+    /// </summary>
+    internal void Changed(string id)
+    {
+        _finished.TryRemove(id, out _);
+        changes?.Publish(id);
+    }
 
     internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

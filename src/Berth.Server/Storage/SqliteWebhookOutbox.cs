@@ -51,7 +51,7 @@ internal sealed class SqliteWebhookOutbox(SqliteJobStore store) : IWebhookOutbox
         command.Parameters.AddWithValue("@delivered", webhook.DeliveredAt is { } d ? Format(d) : DBNull.Value);
         command.Parameters.AddWithValue("@next", outcome.NextAttemptAt is { } n ? Format(n) : DBNull.Value);
         var changed = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
-        store.Forget(jobId);
+        store.Changed(jobId);
         return changed;
     }
 }

@@ -4,6 +4,7 @@ using Berth.Server.Fleet;
 using Berth.Server.Jobs;
 using Berth.Server.Pipeline;
 using Berth.Server.Storage.Postgres;
+using Berth.Server.Streams;
 using Berth.Server.Submissions;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,7 @@ public static class StoreServices
         services.AddAuthorizationBuilder().AddPolicy(AgentAuthentication.Policy, policy =>
             policy.AddAuthenticationSchemes(AgentAuthentication.SchemeName).RequireAuthenticatedUser());
 
+        services.AddSingleton<JobChanges>(); // the stores publish to it, the live streams subscribe
         // Which implementations to register depends on it; a value that is no provider is refused at start-up (StoreOptions).
         if (configuration[$"{StoreOptions.Section}:Provider"] == "postgres")
         {
@@ -34,6 +36,7 @@ public static class StoreServices
             services.AddSingleton<IJobStore, PostgresJobStore>();
             services.AddSingleton<Webhooks.IWebhookOutbox, PostgresWebhookOutbox>();
             services.AddSingleton<IJobFiles, PostgresJobFiles>();
+            services.AddSingleton(LogPolling.Announced);
             services.AddSingleton<IFleetStore, PostgresFleetStore>();
             services.AddSingleton<IJobExecution, FleetExecution>();
             services.AddSingleton<ISubmitQuota, DatabaseSubmitQuota>();
@@ -45,6 +48,7 @@ public static class StoreServices
             services.AddSingleton<IJobStore>(sp => sp.GetRequiredService<SqliteJobStore>());
             services.AddSingleton<Webhooks.IWebhookOutbox, SqliteWebhookOutbox>();
             services.AddSingleton<IJobFiles, LocalJobFiles>();
+            services.AddSingleton(LogPolling.Files);
             services.AddSingleton<IJobExecution, LocalExecution>();
             services.AddSingleton<ISubmitQuota, InMemorySubmitQuota>();
         }

@@ -1,4 +1,5 @@
 using Berth.Server.Logging;
+using Berth.Server.Streams;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -24,8 +25,10 @@ public sealed class PostgresDatabase : IAsyncDisposable
     private readonly NpgsqlDataSource _listenSource;
     private readonly ILogger _logger;
     private readonly Lazy<PostgresQueueListener> _listener;
+    private readonly JobChanges? _changes;
 
-    public PostgresDatabase(IOptions<StoreOptions> options, TimeProvider? time = null, ILogger<PostgresDatabase>? logger = null)
+    /// <param name="changes">The live streams' feed, fed from the database's notifications once <see cref="InitializeAsync"/> ran.</param>
+    public PostgresDatabase(IOptions<StoreOptions> options, TimeProvider? time = null, ILogger<PostgresDatabase>? logger = null, JobChanges? changes = null)
     {
         var connectionString = options.Value.ConnectionString;
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -44,7 +47,8 @@ public sealed class PostgresDatabase : IAsyncDisposable
         _listenSource = new NpgsqlDataSourceBuilder(builder.ConnectionString) { ConnectionStringBuilder = { Pooling = false } }.Build();
         Time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _listener = new(() => new PostgresQueueListener(_listenSource, ClearPool, Time, _logger), LazyThreadSafetyMode.ExecutionAndPublication);
+        _changes = changes;
+        _listener = new(() => new PostgresQueueListener(_listenSource, ClearPool, Time, _logger, changes), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     internal TimeProvider Time { get; }
@@ -52,8 +56,20 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>The process's one <c>LISTEN</c> connection, started on first use.</summary>
     internal PostgresQueueListener Listener => _listener.Value;
 
-    /// <summary>Applies the schema steps not yet applied, in one transaction under an advisory lock. Safe to call again.</summary>
-    public Task InitializeAsync(CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Applies the schema steps not yet applied, in one transaction under an advisory lock, then (with a change feed)
+    /// starts listening for the changes other servers and agents make. Safe to call again.
+    /// </summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await MigrateAsync(cancellationToken);
+        if (_changes is not null)
+        {
+            Listener.Start();
+        }
+    }
+
+    private Task<int> MigrateAsync(CancellationToken cancellationToken) =>
         WriteAsync(async (connection, _, ct) =>
         {
             await ExecuteAsync(connection, $"SELECT pg_advisory_xact_lock({PostgresSchema.MigrationLock})", ct);

@@ -70,13 +70,37 @@ public sealed class PostgresJobFiles(PostgresDatabase database) : IJobFiles
         }
     }
 
-    public async Task<Stream?> OpenReadAsync(string jobId, JobFile file, CancellationToken cancellationToken)
+    public Task<Stream?> OpenReadAsync(string jobId, JobFile file, CancellationToken cancellationToken) =>
+        OpenReadAsync(jobId, file, 0, cancellationToken);
+
+    /// <summary>A log from any byte; another file from <paramref name="offset"/> by skipping (only logs are followed).</summary>
+    public async Task<Stream?> OpenReadAsync(string jobId, JobFile file, long offset, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         if (LogStream(file) is { } log)
         {
-            var first = await ReadLogAsync(jobId, log, 0, cancellationToken);
-            return first.Length == 0 ? null : new ChunkedReadStream(first, (position, ct) => ReadLogAsync(jobId, log, position, ct), end: null);
+            var first = await ReadLogAsync(jobId, log, offset, cancellationToken);
+            return first.Length == 0 ? null : new ChunkedReadStream(first, (position, ct) => ReadLogAsync(jobId, log, position, ct), end: null, start: offset);
         }
+        var whole = await OpenFileAsync(jobId, file, cancellationToken);
+        if (whole is not null && offset > 0)
+        {
+            var skipped = new byte[16 * 1024];
+            for (var left = offset; left > 0;)
+            {
+                var read = await whole.ReadAsync(skipped.AsMemory(0, (int)Math.Min(left, skipped.Length)), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                left -= read;
+            }
+        }
+        return whole;
+    }
+
+    private async Task<Stream?> OpenFileAsync(string jobId, JobFile file, CancellationToken cancellationToken)
+    {
         var (content, chunks, length) = await database.ReadAsync(async (connection, ct) =>
         {
             await using var command = new NpgsqlCommand("""
@@ -174,15 +198,17 @@ public sealed class PostgresJobFiles(PostgresDatabase database) : IJobFiles
         }, cancellationToken);
 
     /// <summary>
-    /// The log's bytes from <paramref name="position"/> (where a chunk starts: the stream reads whole chunks) on, up to
-    /// <see cref="LogChunksPerRead"/> chunks of them; empty at the end.
+    /// The log's bytes from <paramref name="position"/> on, from the chunk holding it and up to
+    /// <see cref="LogChunksPerRead"/> chunks in all (so that the next read starts where a chunk starts); empty at the end.
     /// </summary>
     private Task<byte[]> ReadLogAsync(string jobId, string stream, long position, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
             await using var command = new NpgsqlCommand("""
                 SELECT start_offset, data FROM job_logs
-                WHERE job_id = @job AND stream = @stream AND start_offset >= @position
+                WHERE job_id = @job AND stream = @stream
+                  AND start_offset >= coalesce((SELECT max(start_offset) FROM job_logs
+                                                WHERE job_id = @job AND stream = @stream AND start_offset <= @position), 0)
                 ORDER BY start_offset LIMIT @chunks
                 """, connection);
             Add(command, "job", NpgsqlDbType.Text, jobId);
@@ -190,18 +216,20 @@ public sealed class PostgresJobFiles(PostgresDatabase database) : IJobFiles
             Add(command, "position", NpgsqlDbType.Bigint, position);
             Add(command, "chunks", NpgsqlDbType.Integer, LogChunksPerRead);
             using var bytes = new MemoryStream();
-            var next = position;
+            long? next = null;
+            var at = position;
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 var start = reader.GetInt64(0);
                 var data = reader.GetFieldValue<byte[]>(1);
-                if (start != next)
+                if (start != (next ?? start) || start > at)
                 {
                     break; // chunks are contiguous; a hole means the log was rewritten meanwhile
                 }
-                bytes.Write(data);
-                next += data.Length;
+                bytes.Write(data.AsSpan((int)Math.Clamp(at - start, 0, data.Length)));
+                next = start + data.Length;
+                at = Math.Max(at, next.Value);
             }
             return bytes.ToArray();
         }, cancellationToken);
@@ -210,11 +238,11 @@ public sealed class PostgresJobFiles(PostgresDatabase database) : IJobFiles
     /// Reads a stored file or log block after block, each fetched when the one before is used up. <c>end</c>: the length the
     /// file had when opened; a file that ends sooner was replaced or deleted while being read (an <see cref="IOException"/>).
     /// </summary>
-    private sealed class ChunkedReadStream(byte[] first, Func<long, CancellationToken, Task<byte[]>> fetch, long? end) : Stream
+    private sealed class ChunkedReadStream(byte[] first, Func<long, CancellationToken, Task<byte[]>> fetch, long? end, long start = 0) : Stream
     {
         private byte[] _block = first;
         private int _offset;
-        private long _position;
+        private long _position = start;
         private bool _done;
 
         public override bool CanRead => true;

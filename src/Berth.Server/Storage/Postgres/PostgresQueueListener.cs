@@ -1,15 +1,17 @@
 using Berth.Server.Logging;
+using Berth.Server.Streams;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Berth.Server.Storage.Postgres;
 
 /// <summary>
-/// The process's one <c>LISTEN</c> on <see cref="PostgresSchema.QueuedChannel"/>: a background loop that holds one
-/// connection (not pooled), waits for notifications and wakes every current waiter on each. When the connection drops
-/// (a PostgreSQL restart) it clears the pool of the other connections, which the restart broke too, reconnects with a
-/// growing delay, and on listening again wakes every waiter, since notifications sent meanwhile were lost. Started by
-/// the first wait.
+/// The process's one <c>LISTEN</c> on <see cref="PostgresSchema.QueuedChannel"/> (and, when it has a change feed, on
+/// <see cref="PostgresSchema.JobChangedChannel"/>): a background loop that holds one connection (not pooled), waits for
+/// notifications and wakes every current waiter on each, or passes the job changed to the feed. When the connection
+/// drops (a PostgreSQL restart) it clears the pool of the other connections, which the restart broke too, reconnects
+/// with a growing delay, and on listening again wakes every waiter and tells the feed that anything may have changed,
+/// since notifications sent meanwhile were lost. Started by the first wait, or by <see cref="Start"/>.
 /// </summary>
 internal sealed class PostgresQueueListener : IAsyncDisposable
 {
@@ -23,18 +25,29 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
     private readonly Action _clearPool;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly JobChanges? _changes;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private TaskCompletionSource _signal = NewSignal();
     private TaskCompletionSource _listening = NewSignal();
     private Task? _loop;
 
-    public PostgresQueueListener(NpgsqlDataSource dataSource, Action clearPool, TimeProvider time, ILogger logger)
+    public PostgresQueueListener(NpgsqlDataSource dataSource, Action clearPool, TimeProvider time, ILogger logger, JobChanges? changes = null)
     {
         _dataSource = dataSource;
         _clearPool = clearPool;
         _time = time;
         _logger = logger;
+        _changes = changes;
+    }
+
+    /// <summary>Starts listening (once; later calls do nothing).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _loop ??= Task.Run(RunAsync, CancellationToken.None);
+        }
     }
 
     /// <summary>
@@ -45,9 +58,9 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         Task listening, signal;
+        Start();
         lock (_gate)
         {
-            _loop ??= Task.Run(RunAsync, CancellationToken.None);
             listening = _listening.Task;
             signal = _signal.Task;
         }
@@ -64,6 +77,22 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
         catch (TimeoutException)
         {
             return false;
+        }
+    }
+
+    private void Notified(string channel, string payload)
+    {
+        if (channel != PostgresSchema.JobChangedChannel)
+        {
+            Wake();
+        }
+        else if (payload.StartsWith(PostgresSchema.LogPayloadPrefix, StringComparison.Ordinal))
+        {
+            _changes?.PublishLog(payload[PostgresSchema.LogPayloadPrefix.Length..]);
+        }
+        else
+        {
+            _changes?.Publish(payload);
         }
     }
 
@@ -88,8 +117,12 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
             try
             {
                 await using var connection = await _dataSource.OpenConnectionAsync(_stop.Token);
-                connection.Notification += (_, _) => Wake();
+                connection.Notification += (_, e) => Notified(e.Channel, e.Payload);
                 await PostgresDatabase.ExecuteAsync(connection, $"LISTEN {PostgresSchema.QueuedChannel}", _stop.Token);
+                if (_changes is not null)
+                {
+                    await PostgresDatabase.ExecuteAsync(connection, $"LISTEN {PostgresSchema.JobChangedChannel}", _stop.Token);
+                }
                 lock (_gate)
                 {
                     _listening.TrySetResult();
@@ -99,6 +132,7 @@ internal sealed class PostgresQueueListener : IAsyncDisposable
                     Log.QueueListenerReconnected(_logger);
                     Wake();
                 }
+                _changes?.PublishAll(); // whatever changed while this server was not listening
                 lost = false;
                 delay = FirstRetryDelay;
                 while (true)

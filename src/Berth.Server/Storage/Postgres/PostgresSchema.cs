@@ -17,8 +17,18 @@ internal static class PostgresSchema
     /// <summary>The channel <c>NOTIFY</c>-ed when a job is queued; waiting claims wake on it.</summary>
     public const string QueuedChannel = "berth_job_queued";
 
+    /// <summary>
+    /// The channel <c>NOTIFY</c>-ed (by triggers, <see cref="Version3Streams"/>) when a job's row changes, with the job id as
+    /// payload, or when its log grows, with <see cref="LogPayloadPrefix"/> and the job id: every API server's
+    /// <see cref="Streams.JobChanges"/> hears it, whichever server or agent made the change.
+    /// </summary>
+    public const string JobChangedChannel = "berth_job_changed";
+
+    /// <summary>Begins the payload of a <see cref="JobChangedChannel"/> notification that says a job's log grew.</summary>
+    public const string LogPayloadPrefix = "log:";
+
     /// <summary>Step <c>n</c> brings the schema to version <c>n + 1</c>.</summary>
-    public static readonly IReadOnlyList<string> Steps = [Version1, Version2Webhooks];
+    public static readonly IReadOnlyList<string> Steps = [Version1, Version2Webhooks, Version3Streams];
 
     /// <summary>Made before any step runs, so that the steps applied can be read.</summary>
     public const string VersionTable = "CREATE TABLE IF NOT EXISTS berth_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
@@ -110,5 +120,30 @@ internal static class PostgresSchema
             ADD COLUMN webhook_next_at timestamptz,
             ADD COLUMN webhook_claimed_until timestamptz;
         CREATE INDEX jobs_webhook_pending ON jobs (seq) WHERE webhook_state = 'pending';
+        """;
+
+    /// <remarks>
+    /// Live streams: a job row inserted, deleted or changed notifies <see cref="JobChangedChannel"/> with its id, except
+    /// an update that changed nothing but the lease's expiry (an agent's heartbeat) or a webhook claim; an appended log chunk notifies
+    /// <c>log:</c> and the job id. Notifications are sent at commit, once per distinct payload per transaction.
+    /// </remarks>
+    private const string Version3Streams = $$"""
+        CREATE FUNCTION berth_job_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND to_jsonb(OLD) - 'lease_expires_at' - 'webhook_claimed_until' = to_jsonb(NEW) - 'lease_expires_at' - 'webhook_claimed_until' THEN
+                RETURN NULL;
+            END IF;
+            PERFORM pg_notify('{{JobChangedChannel}}', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
+            RETURN NULL;
+        END
+        $fn$;
+        CREATE TRIGGER jobs_changed AFTER INSERT OR UPDATE OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION berth_job_changed();
+        CREATE FUNCTION berth_job_log_appended() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+            PERFORM pg_notify('{{JobChangedChannel}}', '{{LogPayloadPrefix}}' || NEW.job_id);
+            RETURN NULL;
+        END
+        $fn$;
+        CREATE TRIGGER job_logs_appended AFTER INSERT ON job_logs FOR EACH ROW EXECUTE FUNCTION berth_job_log_appended();
         """;
 }
