@@ -1,4 +1,5 @@
 using System.Text;
+using Berth.Server.Metrics;
 using Berth.Server.Fleet;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
@@ -52,7 +53,7 @@ public sealed class PostgresStreamsTests(PostgresFixture fixture) : IAsyncLifeti
         Assert.True((await all.WaitAsync(TimeSpan.FromSeconds(10), default)).Everything);
         var other = await ServerAsync(null);
         var jobs = new PostgresJobStore(other);
-        var fleet = new PostgresFleetStore(other);
+        var fleet = new PostgresFleetStore(other, new JobMetrics());
 
         var job = (await jobs.TryEnqueueAsync(NewJob(1), 100, default))!;
         Assert.Equal([job.Id], await NextAsync(all));
@@ -86,7 +87,7 @@ public sealed class PostgresStreamsTests(PostgresFixture fixture) : IAsyncLifeti
         });
         using var client = api.CreateClient();
         var id = (await new BerthApi(client).SubmitTextAsync("FROM busybox:latest\nCMD [\"true\"]\n")).Id;
-        var fleet = new PostgresFleetStore(await ServerAsync(null));
+        var fleet = new PostgresFleetStore(await ServerAsync(null), new JobMetrics());
         var lease = (await fleet.ClaimAsync("agent-1", JobStatus.Building, Lease, default))!;
         Assert.Equal(id, lease.Job.Id);
 
@@ -118,7 +119,7 @@ public sealed class PostgresStreamsTests(PostgresFixture fixture) : IAsyncLifeti
     {
         var server = await ServerAsync(null);
         var jobs = new PostgresJobStore(server);
-        var fleet = new PostgresFleetStore(server);
+        var fleet = new PostgresFleetStore(server, new JobMetrics());
         var files = new PostgresJobFiles(server);
         var job = (await jobs.TryEnqueueAsync(NewJob(1), 100, default))!;
         var lease = (await fleet.ClaimAsync("agent-1", JobStatus.Building, Lease, default))!;
