@@ -16,6 +16,7 @@ internal static class ApiExamples
     private const string Json = "application/json";
     private const string Problem = "application/problem+json";
     private const string Text = "text/plain";
+    private const string EventStream = "text/event-stream";
 
     private static readonly DateTimeOffset Created = new(2026, 3, 1, 9, 30, 0, TimeSpan.Zero);
 
@@ -69,9 +70,16 @@ internal static class ApiExamples
         ["GET /api/v1/jobs/{id}"] = new(null,
             Responses(("200", "The job", Json, View(Succeeded)), NotFound())),
         ["GET /api/v1/jobs/{id}/logs"] = new(null,
-            Responses(("200", "The build log, then the run log", Text,
+            Responses(("200", "The build log, then the run log; with ?follow=true the response goes on as the log is written and ends when the job ends", Text,
                 JsonValue.Create("==> build log <==\nStep 1/4 : FROM python:3.12-slim\nStep 2/4 : COPY solve.py /app/solve.py\n...\nSuccessfully built 5b1f0c3e9d2a\n\n==> run log <==\nsorted 1000000 keys in 1.5 s\n")),
                 NotFound())),
+        ["GET /api/v1/jobs/{id}/events"] = new(null,
+            Responses(("200", "Server-Sent Events: the job's state at once, one 'job' event per change, then 'end' once it has finished", EventStream,
+                JsonValue.Create($"event: job\nid: 1\ndata: {View(Queued).ToJsonString()}\n\nevent: job\nid: 2\ndata: {View(Succeeded).ToJsonString()}\n\nevent: end\ndata: {{}}\n\n")),
+                NotFound())),
+        ["GET /api/v1/events"] = new(null,
+            Responses(("200", "Server-Sent Events: one 'job' event per change to any job the caller may see; never ends by itself", EventStream,
+                JsonValue.Create($"event: job\nid: 1\ndata: {View(Queued).ToJsonString()}\n\n: keep-alive\n\n")))),
         ["GET /api/v1/jobs/{id}/report"] = new(null,
             Responses(("200", "Lint findings and every scan finding (?format=sarif: SARIF 2.1.0; ?format=cyclonedx: the SBOM with vulnerabilities)", Json,
                 new JsonObject
