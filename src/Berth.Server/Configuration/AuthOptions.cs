@@ -13,6 +13,13 @@ public sealed class AuthOptions : IValidatableObject
     [Range(1, 100_000)]
     public int SubmitsPerMinute { get; set; } = 60;
 
+    /// <summary>
+    /// The origin browsers see Berth at when a proxy in front of it changes the scheme or port (a TLS proxy:
+    /// <c>https://berth.example.com</c>). The dashboard's state-changing requests carry that origin; without this
+    /// setting the browser guard compares it with the scheme, host and port Berth itself receives, and refuses them.
+    /// </summary>
+    public string? PublicOrigin { get; set; }
+
     public sealed class ApiKey
     {
         public string Owner { get; set; } = "";
@@ -29,6 +36,10 @@ public sealed class AuthOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (PublicOrigin is not null && !Http.BrowserGuard.IsSerializedOrigin(PublicOrigin, out _))
+        {
+            yield return new ValidationResult($"Auth:PublicOrigin '{PublicOrigin}' must be an origin like https://berth.example.com (scheme, host, optional port; no path).");
+        }
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < Keys.Count; i++)
         {

@@ -16,9 +16,9 @@ public static class BrowserGuard
 {
     internal sealed record Refusal(int Status, string Title, string Detail);
 
-    public static IApplicationBuilder UseBrowserGuard(this IApplicationBuilder app, bool keyless) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseBrowserGuard(this IApplicationBuilder app, bool keyless, string? publicOrigin = null) => app.Use(async (context, next) =>
     {
-        if (Check(context.Request, keyless) is not { } refusal)
+        if (Check(context.Request, keyless, publicOrigin) is not { } refusal)
         {
             await next(context);
             return;
@@ -29,7 +29,7 @@ public static class BrowserGuard
     });
 
     /// <summary>Null when the request may go on.</summary>
-    internal static Refusal? Check(HttpRequest request, bool keyless)
+    internal static Refusal? Check(HttpRequest request, bool keyless, string? publicOrigin = null)
     {
         if (keyless && !IsLoopbackHost(request.Host))
         {
@@ -46,7 +46,7 @@ public static class BrowserGuard
             return CrossSite("the browser marked it as sent by another site (Sec-Fetch-Site)");
         }
         var origin = request.Headers.Origin;
-        if (origin.Count > 0 && !(origin.Count == 1 && IsSameOrigin(origin[0], request)))
+        if (origin.Count > 0 && !(origin.Count == 1 && (IsSameOrigin(origin[0], request) || IsPublicOrigin(origin[0], publicOrigin))))
         {
             return CrossSite("its Origin is not this server's origin");
         }
@@ -58,11 +58,20 @@ public static class BrowserGuard
         host.HasValue && (host.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
                           (IPAddress.TryParse(host.Host, out var ip) && ListenGuard.IsLoopback(ip)));
 
+    /// <summary>An http(s) URL with nothing but scheme, host and port: the form of an <c>Origin</c> header.</summary>
+    internal static bool IsSerializedOrigin(string? origin, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? uri) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out uri) && uri.Scheme is "http" or "https" &&
+        uri.AbsolutePath == "/" && !origin.EndsWith('/') && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
+
+    /// <summary>The origin is the configured <c>Auth:PublicOrigin</c> (scheme, host and port; default ports filled in).</summary>
+    internal static bool IsPublicOrigin(string? origin, string? publicOrigin) =>
+        publicOrigin is not null && IsSerializedOrigin(origin, out var uri) && IsSerializedOrigin(publicOrigin, out var expected) &&
+        uri.Scheme == expected.Scheme && uri.Host.Equals(expected.Host, StringComparison.OrdinalIgnoreCase) && uri.Port == expected.Port;
+
     /// <summary>Scheme, host and port of a serialized origin equal the request's (default ports filled in).</summary>
     internal static bool IsSameOrigin(string? origin, HttpRequest request)
     {
-        if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") ||
-            uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0 || !request.Host.HasValue)
+        if (!IsSerializedOrigin(origin, out var uri) || !request.Host.HasValue)
         {
             return false;
         }

@@ -13,7 +13,7 @@ public static class HttpPipeline
         app.UseStatusCodePages();
         app.UseCorrelationId();
         app.UseListenGuard(auth);
-        app.UseBrowserGuard(keyless: auth.Keys.Count == 0);
+        app.UseBrowserGuard(keyless: auth.Keys.Count == 0, auth.PublicOrigin);
         return app;
     }
 

@@ -74,6 +74,17 @@ public sealed class OptionsValidationTests
     public void Berth_WorkersOutOfRange_IsRejected(int workers) =>
         Assert.NotEmpty(Validate(new BerthOptions { Workers = workers }));
 
+    [Theory]
+    [InlineData("https://berth.example.com", true)]
+    [InlineData("http://127.0.0.1:8080", true)]
+    [InlineData("https://berth.example.com/", false)]
+    [InlineData("https://berth.example.com/dashboard", false)]
+    [InlineData("berth.example.com", false)]
+    [InlineData("ftp://berth.example.com", false)]
+    [InlineData("https://user@berth.example.com", false)]
+    public void Auth_PublicOrigin_MustBeAnOrigin(string origin, bool valid) =>
+        Assert.Equal(valid, Validate(new AuthOptions { PublicOrigin = origin }).Count == 0);
+
     private static AuthOptions BindKeyWithRole(string role) =>
         new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {

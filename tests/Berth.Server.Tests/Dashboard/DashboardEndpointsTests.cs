@@ -70,8 +70,9 @@ public sealed partial class DashboardEndpointsTests(DashboardServer server) : IC
     {
         var assets = DashboardEndpoints.Assets;
         var index = System.Text.Encoding.UTF8.GetString(assets["index.html"].Content);
-        var wanted = new List<string> { "app.js", "app.css" };
+        var wanted = new List<string> { "app.js", "app.css", "favicon.svg" };
         Assert.Contains("/dashboard/app.css", index, StringComparison.Ordinal);
+        Assert.Contains("<link rel=\"icon\" type=\"image/svg+xml\" href=\"/dashboard/favicon.svg\">", index, StringComparison.Ordinal); // else every visit asks for /favicon.ico: a 404
         foreach (var module in assets.Keys.Where(k => k.EndsWith(".js", StringComparison.Ordinal)))
         {
             wanted.AddRange(Import().Matches(System.Text.Encoding.UTF8.GetString(assets[module].Content)).Select(m => m.Groups[1].Value));

@@ -89,6 +89,17 @@ public sealed class BrowserGuardTests
     public void Check_SameOriginOrSafeMethod_Passes(string method, string? origin, string? fetchSite, string host) =>
         Assert.Null(BrowserGuard.Check(Request(method, host, origin: origin, fetchSite: fetchSite), keyless: true));
 
+    /// <summary>Behind a TLS proxy Berth receives http with the browser's Host; the page's origin is https.</summary>
+    [Theory]
+    [InlineData("https://berth.example.com", null, 403)]
+    [InlineData("https://berth.example.com", "https://berth.example.com", null)]
+    [InlineData("https://berth.example.com:443", "https://berth.example.com", null)]
+    [InlineData("https://evil.example", "https://berth.example.com", 403)]
+    [InlineData("http://berth.example.com:8443", "https://berth.example.com", 403)]
+    [InlineData("https://berth.example.com.evil.example", "https://berth.example.com", 403)]
+    public void Check_BehindATlsProxy_PassesOnlyTheConfiguredPublicOrigin(string origin, string? publicOrigin, int? expected) =>
+        Assert.Equal(expected, BrowserGuard.Check(Request("DELETE", "berth.example.com", "http", origin, "same-origin"), keyless: false, publicOrigin)?.Status);
+
     [Fact]
     public void Check_HttpsSameOrigin_Passes() =>
         Assert.Null(BrowserGuard.Check(Request("POST", "berth.example.com", "https", "https://berth.example.com"), keyless: false));
