@@ -27,8 +27,10 @@ public sealed class DockerIgnore
     public static DockerIgnore Parse(string text)
     {
         var rules = new List<Rule>();
+        var number = 0;
         foreach (var raw in text.Split('\n'))
         {
+            number++;
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#'))
             {
@@ -44,7 +46,15 @@ public sealed class DockerIgnore
             {
                 pattern = pattern[1..];
             }
-            rules.Add(new Rule(pattern, exception, Compile(pattern)));
+            try
+            {
+                rules.Add(new Rule(pattern, exception, Compile(pattern)));
+            }
+            catch (ArgumentException)
+            {
+                // A [...] set is passed on as a regular expression class; one it cannot read ([z-a]) is the user's to fix.
+                throw new ContextRefusedException($".dockerignore line {number}: '{raw.Trim()}' is not a pattern Berth can read (check its [...] set)");
+            }
         }
         return new DockerIgnore(rules);
     }

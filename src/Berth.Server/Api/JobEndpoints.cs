@@ -101,14 +101,15 @@ public static partial class JobEndpoints
     {
         if (follow == true)
         {
-            // Subscribed before the job is read: no change falls between.
-            var subscription = changes.Subscribe(id, logs: true);
-            if (await Find(id, http, store, cancellationToken) is not { } followed)
+            try
             {
-                subscription.Dispose();
-                return NotFound(id);
+                var (followed, subscription) = await FindSubscribedAsync(id, logs: true, http, store, changes, cancellationToken);
+                return followed is null ? NotFound(id) : new FollowedLogResult(followed, subscription!);
             }
-            return new FollowedLogResult(followed, subscription);
+            catch (RequestRejectedException e)
+            {
+                return Problems.Rejected(http, e);
+            }
         }
         if (await Find(id, http, store, cancellationToken) is null)
         {
@@ -123,17 +124,29 @@ public static partial class JobEndpoints
     internal static async Task<Results<JobEventsResult, ProblemHttpResult>> Events(
         string id, HttpContext http, IJobStore store, JobChanges changes, CancellationToken cancellationToken)
     {
-        var subscription = changes.Subscribe(id);
-        if (await Find(id, http, store, cancellationToken) is not { } job)
+        try
         {
-            subscription.Dispose();
-            return NotFound(id);
+            var (job, subscription) = await FindSubscribedAsync(id, logs: false, http, store, changes, cancellationToken);
+            return job is null ? NotFound(id) : new JobEventsResult(job, Caller.From(http), subscription!);
         }
-        return new JobEventsResult(job, Caller.From(http), subscription);
+        catch (RequestRejectedException e)
+        {
+            return Problems.Rejected(http, e);
+        }
     }
 
-    internal static JobEventsResult AllEvents(HttpContext http, JobChanges changes) =>
-        new(null, Caller.From(http), changes.Subscribe());
+    internal static Results<JobEventsResult, ProblemHttpResult> AllEvents(HttpContext http, JobChanges changes)
+    {
+        var caller = Caller.From(http);
+        try
+        {
+            return new JobEventsResult(null, caller, changes.Subscribe(null, logs: false, caller.Owner));
+        }
+        catch (RequestRejectedException e)
+        {
+            return Problems.Rejected(http, e);
+        }
+    }
 
     internal static async Task<Results<Ok<JsonObject>, ContentHttpResult, ProblemHttpResult>> Report(
         string id, string? format, HttpContext http, IJobStore store, IJobFiles files, CancellationToken cancellationToken)
@@ -215,6 +228,31 @@ public static partial class JobEndpoints
     }
 
     /// <summary>The job, if it exists and the caller may see it (another owner's job is "not found").</summary>
+    /// <summary>
+    /// The job with a subscription to its changes made before it was read, so that no change falls between; null and no
+    /// subscription when there is no such job. The subscription never outlives a failed read (an aborted request, an
+    /// unreachable store): the feed would otherwise keep it for the life of the process.
+    /// </summary>
+    private static async Task<(Job? Job, JobChangeSubscription? Subscription)> FindSubscribedAsync(
+        string id, bool logs, HttpContext http, IJobStore store, JobChanges changes, CancellationToken cancellationToken)
+    {
+        var subscription = changes.Subscribe(id, logs, Caller.From(http).Owner);
+        try
+        {
+            if (await Find(id, http, store, cancellationToken) is { } job)
+            {
+                return (job, subscription);
+            }
+        }
+        catch
+        {
+            subscription.Dispose();
+            throw;
+        }
+        subscription.Dispose();
+        return (null, null);
+    }
+
     private static async Task<Job?> Find(string id, HttpContext http, IJobStore store, CancellationToken cancellationToken) =>
         JobId().IsMatch(id) && await store.GetAsync(id, cancellationToken) is { } job && Caller.From(http).CanSee(job) ? job : null;
 

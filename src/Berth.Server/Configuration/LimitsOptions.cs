@@ -43,6 +43,9 @@ public sealed class LimitsOptions : IValidatableObject
     /// <summary>Seconds between SIGTERM and SIGKILL when a running job is canceled.</summary>
     [Range(0, 300)] public int KillGraceSeconds { get; set; } = 5;
 
+    /// <summary>Live streams (events, followed logs) one owner may hold open on one server; beyond it 429 (clients fall back to polling).</summary>
+    [Range(1, 100_000)] public int MaxStreamsPerOwner { get; set; } = 100;
+
     public const int MinMemoryMb = 16;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

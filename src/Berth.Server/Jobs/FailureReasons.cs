@@ -23,6 +23,15 @@ public static class FailureReasons
 
     /// <summary>The agent running the job stopped answering (died, or was cut off) on every attempt (<c>Fleet:MaxAttempts</c>).</summary>
     public const string WorkerLost = "worker_lost";
+
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
+    {
+        LintRejected, BuildFailed, BaseImageMissing, BuildLimitExceeded, Vulnerable, ScanFailed, ScanIncomplete, SecretsFound,
+        NonzeroExit, Timeout, OutOfMemory, DataQuotaExceeded, PerfMissing, PerfInvalid, Interrupted, EngineError, InternalError, WorkerLost,
+    };
+
+    /// <summary>One of the reasons above (an agent's report may carry any text).</summary>
+    public static bool IsKnown(string reason) => Known.Contains(reason);
 }
 
 /// <summary>Why a job failed: a stable <see cref="Reason"/> and a message a user can act on.</summary>

@@ -41,6 +41,8 @@ public sealed class JobMetrics : IJobOutcomes
 
     internal Gauge DatabaseAge { get; }
 
+    internal const string OtherReason = "other";
+
     /// <summary>Counts the job and observes each of its stages that ran (started and finished).</summary>
     public void Finished(Job job)
     {
@@ -48,7 +50,7 @@ public sealed class JobMetrics : IJobOutcomes
         {
             return;
         }
-        _jobs.WithLabels(job.Status.ToWire(), job.Status == JobStatus.Failed ? job.Failure?.Reason ?? FailureReasons.InternalError : NoReason).Inc();
+        _jobs.WithLabels(job.Status.ToWire(), job.Status == JobStatus.Failed ? ReasonLabel(job.Failure?.Reason) : NoReason).Inc();
         foreach (var stage in job.Stages)
         {
             if (stage is { StartedAt: { } started, FinishedAt: { } finished } && finished >= started)
@@ -57,4 +59,11 @@ public sealed class JobMetrics : IJobOutcomes
             }
         }
     }
+
+    /// <summary>
+    /// The failure reason as a label: one of Berth's own reasons, else <c>other</c>. An agent reports the reason of the
+    /// jobs it ran, and a label value it could choose freely would grow the metric without bound.
+    /// </summary>
+    internal static string ReasonLabel(string? reason) =>
+        reason is null ? FailureReasons.InternalError : FailureReasons.IsKnown(reason) ? reason : OtherReason;
 }

@@ -1,4 +1,7 @@
 using System.Collections.Immutable;
+using Berth.Server.Configuration;
+using Berth.Server.Errors;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Server.Streams;
 
@@ -10,12 +13,14 @@ namespace Berth.Server.Streams;
 /// growing backlog. With PostgreSQL the database's notifications feed it, so changes made by other API servers and by
 /// agents arrive here too.
 /// </summary>
-public sealed class JobChanges(TimeProvider time)
+public sealed class JobChanges(TimeProvider time, IOptions<LimitsOptions>? limits = null)
 {
     /// <summary>Most distinct job ids a subscription holds before it says "everything" instead.</summary>
     public const int Capacity = 1024;
 
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, int> _perOwner = new(StringComparer.Ordinal);
+    private readonly int _maxPerOwner = limits?.Value.MaxStreamsPerOwner ?? new LimitsOptions().MaxStreamsPerOwner;
     private ImmutableArray<JobChangeSubscription> _subscriptions = [];
 
     /// <summary>How many subscriptions are open (streams being served).</summary>
@@ -25,11 +30,31 @@ public sealed class JobChanges(TimeProvider time)
     /// Changes of one job (<paramref name="jobId"/>) or of every job (null); with <paramref name="logs"/> also the
     /// growth of the job's logs. Dispose it when done.
     /// </summary>
-    public JobChangeSubscription Subscribe(string? jobId = null, bool logs = false)
+    public JobChangeSubscription Subscribe(string? jobId = null, bool logs = false) => Subscribe(jobId, logs, owner: null);
+
+    /// <summary>
+    /// A subscription for a stream served to <paramref name="owner"/>: refused (429) when the owner has
+    /// <c>Limits:MaxStreamsPerOwner</c> streams open already, so one key cannot hold the server's connections and
+    /// multiply its store reads without bound.
+    /// </summary>
+    public JobChangeSubscription Subscribe(string? jobId, bool logs, string? owner)
     {
-        var subscription = new JobChangeSubscription(this, jobId, logs, time);
+        var subscription = new JobChangeSubscription(this, jobId, logs, time, owner);
         lock (_gate)
         {
+            if (owner is not null)
+            {
+                var open = _perOwner.GetValueOrDefault(owner);
+                if (open >= _maxPerOwner)
+                {
+                    throw new RequestRejectedException(Rejection.TooManyRequests,
+                        $"'{owner}' has {open} streams open, the most Limits:MaxStreamsPerOwner allows; close one (or poll GET /api/v1/jobs/{{id}})")
+                    {
+                        RetryAfter = TimeSpan.FromSeconds(5),
+                    };
+                }
+                _perOwner[owner] = open + 1;
+            }
             _subscriptions = _subscriptions.Add(subscription);
         }
         return subscription;
@@ -72,7 +97,19 @@ public sealed class JobChanges(TimeProvider time)
     {
         lock (_gate)
         {
+            var before = _subscriptions.Length;
             _subscriptions = _subscriptions.Remove(subscription);
+            if (_subscriptions.Length < before && subscription.Owner is { } owner)
+            {
+                if (_perOwner[owner] <= 1)
+                {
+                    _perOwner.Remove(owner);
+                }
+                else
+                {
+                    _perOwner[owner]--;
+                }
+            }
         }
     }
 }
@@ -95,13 +132,17 @@ public sealed class JobChangeSubscription : IDisposable
     private bool _everything;
     private TaskCompletionSource _signal = NewSignal();
 
-    internal JobChangeSubscription(JobChanges feed, string? jobId, bool logs, TimeProvider time)
+    internal JobChangeSubscription(JobChanges feed, string? jobId, bool logs, TimeProvider time, string? owner = null)
     {
         _feed = feed;
         JobId = jobId;
         Logs = logs;
         _time = time;
+        Owner = owner;
     }
+
+    /// <summary>Whose stream this is (counted against <c>Limits:MaxStreamsPerOwner</c>); null for the server's own use.</summary>
+    public string? Owner { get; }
 
     /// <summary>The one job followed, or null for every job.</summary>
     public string? JobId { get; }

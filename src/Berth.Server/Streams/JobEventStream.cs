@@ -8,9 +8,10 @@ namespace Berth.Server.Streams;
 /// <summary>
 /// The loops behind <c>GET /api/v1/jobs/{id}/events</c> and <c>GET /api/v1/events</c>: wait for the feed, read the
 /// current state from the store, send it when it differs from what this stream sent last. A keep-alive comment goes out
-/// after <see cref="KeepAlive"/> without an event.
+/// whenever <see cref="KeepAlive"/> passed without a write, however often the feed woke the loop for changes this
+/// stream does not show (another owner's jobs): proxies cut idle streams, and a gone client is noticed on a write.
 /// </summary>
-internal sealed class JobEventStream(IJobStore store)
+internal sealed class JobEventStream(IJobStore store, TimeProvider time)
 {
     internal static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
@@ -42,6 +43,7 @@ internal sealed class JobEventStream(IJobStore store)
             {
                 await events.KeepAliveAsync(cancellationToken);
             }
+            // (A one-job stream wakes only for its own job, and each wake-up reads it: any write restarts the quiet time.)
             if (await store.GetAsync(job.Id, cancellationToken) is not { } now)
             {
                 await events.EndAsync(cancellationToken);
@@ -59,12 +61,17 @@ internal sealed class JobEventStream(IJobStore store)
     public async Task AllAsync(Caller caller, JobChangeSubscription changes, ServerSentEvents events, CancellationToken cancellationToken)
     {
         var sent = new Dictionary<string, (string Hash, bool Terminal)>(StringComparer.Ordinal);
+        var lastWrite = time.GetTimestamp();
         while (true)
         {
-            var changed = await changes.WaitAsync(KeepAlive, cancellationToken);
-            if (changed.IsEmpty)
+            if (time.GetElapsedTime(lastWrite) >= KeepAlive)
             {
                 await events.KeepAliveAsync(cancellationToken);
+                lastWrite = time.GetTimestamp();
+            }
+            var changed = await changes.WaitAsync(KeepAlive - time.GetElapsedTime(lastWrite), cancellationToken);
+            if (changed.IsEmpty)
+            {
                 continue;
             }
             var jobs = new Dictionary<string, Job>(StringComparer.Ordinal);
@@ -92,6 +99,7 @@ internal sealed class JobEventStream(IJobStore store)
                     continue;
                 }
                 await events.JobAsync(json, cancellationToken);
+                lastWrite = time.GetTimestamp();
                 Remember(sent, job.Id, hash, job.Status.IsTerminal());
             }
         }

@@ -68,7 +68,7 @@ internal sealed class JobEventsResult(Job? job, Caller caller, JobChangeSubscrip
 
     protected override Task StreamAsync(HttpContext httpContext, Stream body, CancellationToken cancellationToken)
     {
-        var stream = new JobEventStream(httpContext.RequestServices.GetRequiredService<IJobStore>());
+        var stream = new JobEventStream(httpContext.RequestServices.GetRequiredService<IJobStore>(), httpContext.RequestServices.GetRequiredService<TimeProvider>());
         var events = new ServerSentEvents(body);
         return job is null
             ? stream.AllAsync(caller, Changes, events, cancellationToken)

@@ -76,8 +76,10 @@ internal sealed class WebhookSender : IDisposable
             var status = (int)response.StatusCode;
             return new SendResult(status, status is >= 200 and < 300 ? null : $"the receiver answered {status}");
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            // The attempt's own timeout, or the handler's connect timeout (the same length) firing first: either way
+            // the attempt failed and is recorded, never thrown away uncounted.
             return new SendResult(null, $"no answer within {_options.TimeoutSeconds} s (Webhooks:TimeoutSeconds)");
         }
         catch (HttpRequestException e) when (Refusal(e) is { } refused)

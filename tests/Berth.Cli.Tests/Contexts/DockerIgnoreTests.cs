@@ -52,6 +52,14 @@ public sealed class DockerIgnoreTests
         Assert.Equal(ignored, DockerIgnore.Parse(dockerignore).Ignores(path));
 
     [Fact]
+    public void Parse_SetItCannotRead_IsRefusedNamingTheLine()
+    {
+        var refused = Assert.Throws<ContextRefusedException>(() => DockerIgnore.Parse("# build output\nbin/\nfile[z-a].txt\n"));
+
+        Assert.Contains(".dockerignore line 3: 'file[z-a].txt'", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MayIncludeUnder_AnExceptionBelowAnIgnoredDirectory_WalksIt()
     {
         var rules = DockerIgnore.Parse("docs\nvendor\n!docs/keep.txt");

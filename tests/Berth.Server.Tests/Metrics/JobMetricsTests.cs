@@ -46,6 +46,23 @@ public sealed class JobMetricsTests
     }
 
     [Fact]
+    public async Task Finished_ReasonsBerthDoesNotKnow_ShareOneLabelValue()
+    {
+        var metrics = new JobMetrics();
+
+        for (var i = 0; i < 50; i++)
+        {
+            metrics.Finished(Ended(JobStatus.Failed, new JobFailure($"made-up-by-an-agent-{i}", "x")));
+        }
+        metrics.Finished(Ended(JobStatus.Failed, new JobFailure(FailureReasons.WorkerLost, "gone")));
+
+        var text = await ExportAsync(metrics);
+        Assert.Equal(50, Value(text, "berth_jobs_total{status=\"failed\",reason=\"other\"}"));
+        Assert.Equal(1, Value(text, "berth_jobs_total{status=\"failed\",reason=\"worker_lost\"}"));
+        Assert.DoesNotContain("made-up", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Finished_JobNotTerminal_IsNotCounted()
     {
         var metrics = new JobMetrics();

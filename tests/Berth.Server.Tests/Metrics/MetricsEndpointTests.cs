@@ -131,6 +131,29 @@ public sealed class MetricsEndpointTests
         Assert.Contains("berth_queue_depth", Samples(await ScrapeAsync(keyed)).Keys);
     }
 
+    [Fact]
+    public async Task Scrape_AfterRequestsWithMadeUpMethods_HasNoSeriesForThem()
+    {
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("user-key"))).ToLowerInvariant();
+        await using var server = new BerthApiFactory(new Dictionary<string, string>
+        {
+            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = hash,
+        });
+        using var anonymous = server.CreateClient();
+        using var keyed = server.CreateClient();
+        keyed.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "user-key");
+
+        for (var i = 0; i < 30; i++)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod($"MADEUP{i}"), "/api/v1/jobs");
+            using var response = await anonymous.SendAsync(request);
+            Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
+        }
+
+        var text = await ScrapeAsync(keyed);
+        Assert.DoesNotContain("MADEUP", text, StringComparison.Ordinal); // no series per method: the label could grow without bound
+    }
+
     [Theory]
     [InlineData(90.0, 90.0)]
     [InlineData(-5.0, 0.0)] // a clock behind the database's date: not negative

@@ -1,10 +1,33 @@
+using Berth.Server.Configuration;
+using Berth.Server.Errors;
 using Berth.Server.Streams;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Berth.Server.Tests.Streams;
 
 public sealed class JobChangesTests
 {
+    [Fact]
+    public void Subscribe_OwnerAtMaxStreamsPerOwner_IsRefusedUntilOneCloses()
+    {
+        var feed = new JobChanges(new FakeTimeProvider(), Options.Create(new LimitsOptions { MaxStreamsPerOwner = 2 }));
+        using var first = feed.Subscribe(null, logs: false, "alice");
+        var second = feed.Subscribe("0123456789abcdef0123456789abcdef", logs: true, "alice");
+
+        var refused = Assert.Throws<RequestRejectedException>(() => feed.Subscribe(null, logs: false, "alice"));
+        using var bobs = feed.Subscribe(null, logs: false, "bob");
+        using var servers = feed.Subscribe(); // the server's own (no owner): never counted
+
+        Assert.Equal(Rejection.TooManyRequests, refused.Kind);
+        Assert.Contains("Limits:MaxStreamsPerOwner", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(4, feed.SubscriberCount);
+        second.Dispose();
+        second.Dispose(); // twice: counted once
+        using var again = feed.Subscribe(null, logs: false, "alice");
+        Assert.Throws<RequestRejectedException>(() => feed.Subscribe(null, logs: false, "alice"));
+    }
+
     private readonly FakeTimeProvider _time = new();
 
     [Fact]

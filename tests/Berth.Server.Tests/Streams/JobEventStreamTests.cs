@@ -38,7 +38,7 @@ public sealed class JobEventStreamTests : IDisposable
         using var subscription = _feed.Subscribe();
         var output = new StallingStream();
         using var stop = new CancellationTokenSource();
-        var streaming = new JobEventStream(_store).AllAsync(new Caller("local", IsAdmin: true), subscription, new ServerSentEvents(output), stop.Token);
+        var streaming = new JobEventStream(_store, _time).AllAsync(new Caller("local", IsAdmin: true), subscription, new ServerSentEvents(output), stop.Token);
 
         var first = await EnqueueAsync();
         await WaitForAsync(() => output.Text.Contains(first.Id, StringComparison.Ordinal));
@@ -80,7 +80,7 @@ public sealed class JobEventStreamTests : IDisposable
         using var subscription = _feed.Subscribe(job.Id);
         var output = new StallingStream();
         using var stop = new CancellationTokenSource();
-        var streaming = new JobEventStream(_store).OneAsync(job, subscription, new ServerSentEvents(output), stop.Token);
+        var streaming = new JobEventStream(_store, _time).OneAsync(job, subscription, new ServerSentEvents(output), stop.Token);
         await WaitForAsync(() => output.Text.StartsWith("event: job\nid: 1\ndata: {", StringComparison.Ordinal));
         await Task.Delay(200); // the loop is waiting (on the fake clock) before the clock moves
 

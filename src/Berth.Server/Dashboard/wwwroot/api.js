@@ -114,7 +114,12 @@ export async function followJobs(path, { signal, onJob, poll, every = 3000, endl
     try {
       outcome = await readEvents(path, (type, data) => {
         if (type === 'job') onJob(JSON.parse(data));
-      }, signal, () => setLive('live'));
+      }, signal, () => {
+        setLive('live');
+        // An endless stream (/api/v1/events) sends no snapshot: read once more now that it is open, so that a change
+        // between the page's first read and the stream's start is not missed.
+        if (endless) Promise.resolve(poll()).catch(() => { /* shown by poll's caller */ });
+      });
     } catch {
       outcome = 'error';
     }
