@@ -1,4 +1,4 @@
-using Berth.Scanner.Advisories;
+using Berth.Tests.Shared;
 using Berth.Server.Jobs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -18,22 +18,7 @@ namespace Berth.Cli.Tests.Infrastructure;
 public class CliServer : WebApplicationFactory<Berth.Server.Api.JobView>
 {
     /// <summary>The bundled advisory database, installed once per test process, so the server's start-up finds one.</summary>
-    private static readonly Lazy<string> SharedDatabase = new(() =>
-    {
-        foreach (var old in new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories("berth-cli-vulndb-*"))
-        {
-            if (int.TryParse(old.Name["berth-cli-vulndb-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
-            {
-                old.Delete(recursive: true);
-            }
-        }
-        var parent = Path.Combine(Path.GetTempPath(), $"berth-cli-vulndb-{Environment.ProcessId}");
-        Directory.CreateDirectory(parent);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(parent, recursive: true);
-        var folder = Path.Combine(parent, "vulndb");
-        BundledDatabase.InstallAsync(folder, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
-        return folder;
-    });
+    private static readonly Lazy<string> SharedDatabase = TestAdvisoryDatabase.For("cli");
 
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly Lazy<Uri> _url;

@@ -1,4 +1,4 @@
-using Berth.Scanner.Advisories;
+using Berth.Tests.Shared;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
@@ -13,28 +13,7 @@ namespace Berth.Server.Tests.Api;
 /// </summary>
 public class BerthApiFactory : WebApplicationFactory<Program>
 {
-    /// <summary>
-    /// The bundled advisory database, installed once per test run (about 6 s) and shared by every factory, so the
-    /// server's start-up install (ScanDatabaseSetup) finds a database and does nothing.
-    /// </summary>
-    private static readonly Lazy<string> SharedDatabase = new(() =>
-    {
-        // One folder per test process, named by its pid: the test host may end without running exit handlers, so
-        // each run removes the folders of test processes that are gone (only its own kind, never one in use).
-        foreach (var old in new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories("berth-api-vulndb-*"))
-        {
-            if (int.TryParse(old.Name["berth-api-vulndb-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
-            {
-                old.Delete(recursive: true);
-            }
-        }
-        var parent = Path.Combine(Path.GetTempPath(), $"berth-api-vulndb-{Environment.ProcessId}");
-        Directory.CreateDirectory(parent);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(parent, recursive: true);
-        var folder = Path.Combine(parent, "vulndb");
-        BundledDatabase.InstallAsync(folder, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
-        return folder;
-    });
+    private static readonly Lazy<string> SharedDatabase = TestAdvisoryDatabase.For("api");
 
     private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly bool _ownsDataRoot;

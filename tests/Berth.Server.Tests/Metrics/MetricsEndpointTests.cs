@@ -25,6 +25,13 @@ public sealed class MetricsEndpointTests
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>A Berth with one key, <c>user-key</c>, of a <c>user</c> (not an admin).</summary>
+    private static BerthApiFactory WithUserKey() => new(new Dictionary<string, string>
+    {
+        ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user",
+        ["Auth:Keys:0:Sha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("user-key"))).ToLowerInvariant(),
+    });
+
     [Fact]
     public async Task Scrape_KeylessLoopback_ServesBerthGaugesAndTheRuntimeMetrics()
     {
@@ -114,11 +121,7 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Scrape_KeysConfigured_RefusesWithout401AndServesWithAKey()
     {
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("user-key"))).ToLowerInvariant();
-        await using var server = new BerthApiFactory(new Dictionary<string, string>
-        {
-            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = hash,
-        });
+        await using var server = WithUserKey();
         using var anonymous = server.CreateClient();
         using var keyed = server.CreateClient();
         keyed.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "user-key");
@@ -134,11 +137,7 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Scrape_AfterRequestsWithMadeUpMethods_HasNoSeriesForThem()
     {
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("user-key"))).ToLowerInvariant();
-        await using var server = new BerthApiFactory(new Dictionary<string, string>
-        {
-            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = hash,
-        });
+        await using var server = WithUserKey();
         using var anonymous = server.CreateClient();
         using var keyed = server.CreateClient();
         keyed.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "user-key");

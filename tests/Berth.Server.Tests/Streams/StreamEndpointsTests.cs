@@ -295,6 +295,46 @@ public sealed class StreamEndpointsTests : IClassFixture<StreamServer>, IDisposa
         Assert.Equal(alices, (await ownEvents.NextAsync())!.Job.Id);
     }
 
+    [Fact]
+    public async Task Streams_OwnerAtMaxStreamsPerOwner_Is429WithRetryAfterOnEveryStreamRouteUntilOneCloses()
+    {
+        static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
+        await using var server = new BerthApiFactory(new Dictionary<string, string>
+        {
+            ["Limits:MaxStreamsPerOwner"] = "2",
+            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
+            ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
+        });
+        using var alice = server.CreateClient();
+        alice.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "alice-key");
+        using var bob = server.CreateClient();
+        bob.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "bob-key");
+        var id = (await new BerthApi(alice).SubmitTextAsync(Dockerfile)).Id;
+
+        var first = await alice.OpenAsync("/api/v1/events");
+        using var second = await alice.OpenAsync($"/api/v1/jobs/{id}/events");
+        foreach (var path in new[] { "/api/v1/events", $"/api/v1/jobs/{id}/events", $"/api/v1/jobs/{id}/logs?follow=true" })
+        {
+            using var refused = await alice.GetAsync(new Uri(path, UriKind.Relative));
+            var problem = await ProblemAsync(refused, HttpStatusCode.TooManyRequests);
+            Assert.Contains("Limits:MaxStreamsPerOwner", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.NotNull(refused.Headers.RetryAfter);
+        }
+        using (await bob.OpenAsync("/api/v1/events")) // another owner's count is its own
+        {
+        }
+
+        first.Dispose(); // the client goes away: the server notices and frees the stream
+        var reopened = false;
+        for (var i = 0; i < 100 && !reopened; i++)
+        {
+            using var again = await alice.GetAsync(new Uri("/api/v1/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+            reopened = again.StatusCode == HttpStatusCode.OK;
+            await Task.Delay(reopened ? 0 : 100);
+        }
+        Assert.True(reopened, "the stream closed by its client was never freed");
+    }
+
     /// <summary>The next event about job <paramref name="id"/> (others' events are skipped: other tests share the server).</summary>
     private static async Task<ServerEvent> NextOfAsync(EventReader events, string id)
     {
