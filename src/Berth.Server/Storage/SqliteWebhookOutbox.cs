@@ -13,7 +13,7 @@ internal sealed class SqliteWebhookOutbox(SqliteJobStore store) : IWebhookOutbox
         await using var connection = await store.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            UPDATE jobs SET webhook_claimed_until = @until
+            UPDATE jobs SET webhook_claimed_until = @until, webhook_attempts = webhook_attempts + 1
             WHERE seq IN (SELECT seq FROM jobs
                           WHERE webhook_state = {Pending} AND status IN {Terminal}
                             AND (webhook_next_at IS NULL OR webhook_next_at <= @now)

@@ -11,7 +11,8 @@ public interface IWebhookOutbox
 {
     /// <summary>
     /// Claims up to <paramref name="max"/> pending deliveries of terminal jobs that are due at <paramref name="now"/>
-    /// and not claimed, each until <paramref name="now"/> + <paramref name="claimFor"/>; oldest jobs first.
+    /// and not claimed, each until <paramref name="now"/> + <paramref name="claimFor"/>; oldest jobs first. A claim
+    /// counts the attempt it is for, so an attempt whose server stopped before recording it still counts.
     /// </summary>
     Task<IReadOnlyList<WebhookDelivery>> ClaimDueAsync(DateTimeOffset now, TimeSpan claimFor, int max, CancellationToken cancellationToken);
 
@@ -19,8 +20,8 @@ public interface IWebhookOutbox
     Task<bool> RecordAsync(string jobId, WebhookOutcome outcome, CancellationToken cancellationToken);
 }
 
-/// <summary>A claimed delivery: the job, where to send it, its delivery id and the attempts already made.</summary>
-public sealed record WebhookDelivery(string JobId, string Url, string DeliveryId, int Attempts);
+/// <summary>A claimed delivery: the job, where to send it, its delivery id and the number of the attempt it is claimed for (1 first).</summary>
+public sealed record WebhookDelivery(string JobId, string Url, string DeliveryId, int Attempt);
 
 /// <summary>What an attempt left: the delivery as it now stands and, while it stays pending, when to try again.</summary>
 public sealed record WebhookOutcome(JobWebhook Webhook, DateTimeOffset? NextAttemptAt);

@@ -62,9 +62,18 @@ internal sealed class WebhookDispatcher(
         {
             return; // deleted meanwhile: its delivery went with it
         }
+        var attempt = delivery.Attempt;
+        if (attempt > settings.MaxAttempts)
+        {
+            // The last allowed attempt was claimed by a server that stopped before recording its outcome: give up
+            // without sending once more than Webhooks:MaxAttempts.
+            var error = "the last attempt's outcome is unknown (the server making it stopped)";
+            Log.WebhookGivenUp(logger, job.Id, delivery.DeliveryId, settings.MaxAttempts, error);
+            await outbox.RecordAsync(job.Id, new(new JobWebhook(WebhookState.Failed, settings.MaxAttempts, null, error, null), null), CancellationToken.None);
+            return;
+        }
         var body = JsonSerializer.SerializeToUtf8Bytes(JobView.From(job), JobJson.Options);
         var result = await sender.SendAsync(delivery, body, cancellationToken);
-        var attempt = delivery.Attempts + 1;
         var now = time.GetUtcNow();
         WebhookOutcome outcome;
         if (result.Delivered)

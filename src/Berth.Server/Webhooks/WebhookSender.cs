@@ -66,7 +66,7 @@ internal sealed class WebhookSender : IDisposable
         request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(body, _options.Secret));
         request.Headers.Add(WebhookSignature.DeliveryHeader, delivery.DeliveryId);
         request.Headers.Add(WebhookSignature.EventHeader, WebhookSignature.JobFinished);
-        request.Headers.Add(WebhookSignature.AttemptHeader, (delivery.Attempts + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add(WebhookSignature.AttemptHeader, delivery.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.TimeoutSeconds), _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);

@@ -139,6 +139,84 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
     }
 
     [Fact]
+    public async Task JobsTable_JobSubmittedWhileTheListIsRead_RowStaysWhenTheOlderListArrives()
+    {
+        // Once the events stream opens the table reads the list again. Here that read is answered with a list taken
+        // before a job was submitted, and held until the stream has shown the job: the row must survive the older list.
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var first = await api.SubmitAsync(Dockerfile, name: "first");
+        var (page, console) = await NewPageAsync();
+        var jobs = new JobsPage(page, url);
+        var lists = 0;
+        JobView? late = null;
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync(new System.Text.RegularExpressions.Regex(@"/api/v1/jobs\?"), async route =>
+        {
+            if (Interlocked.Increment(ref lists) != 2)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+            var older = await route.FetchAsync(); // the list without the job submitted next
+            late = await api.SubmitAsync(Dockerfile, name: "late");
+            await jobs.ExpectStatusAsync(late.Id, "queued"); // streamed while the list is held
+            await page.EvaluateAsync("() => document.querySelector('table.jobs tbody tr').dataset.before = 'yes'");
+            await route.FulfillAsync(new() { Response = older });
+            held.SetResult();
+        });
+
+        await jobs.OpenAsync();
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await Expect(page.Locator("tr[data-before]")).ToHaveCountAsync(0); // the held list was shown (rows rebuilt)
+        Assert.NotNull(late);
+        await jobs.ExpectStatusAsync(late.Id, "queued");
+        await jobs.ExpectStatusAsync(first.Id, "queued");
+        Assert.Equal([late.Id, first.Id], await page.Locator("table.jobs tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)"));
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
+    public async Task Leaderboard_JobSucceedsWhileTheBoardIsRead_BoardIsReadAgain()
+    {
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var driver = new JobDriver(server);
+        await driver.SucceedAsync((await api.SubmitAsync(Dockerfile, name: "early")).Id, 1);
+        var (page, console) = await NewPageAsync();
+        var board = new LeaderboardPage(page, url);
+        var reads = 0;
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync($"{url}/api/v1/leaderboard", async route =>
+        {
+            if (Interlocked.Increment(ref reads) != 2)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+            var older = await route.FetchAsync(); // read once the stream is open, before the success below
+            var job = await api.SubmitAsync(Dockerfile, name: "winner");
+            await driver.SucceedAsync(job.Id, 9);
+            await Task.Delay(500); // the success's event reaches the page while this read is held
+            await route.FulfillAsync(new() { Response = older });
+            held.SetResult();
+        });
+
+        await board.OpenAsync();
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await Expect(board.Rows).ToHaveCountAsync(2);
+        Assert.Equal(["winner", "early"], await board.NamesAsync());
+        Assert.True(reads >= 3, $"the board was read {reads} time(s)");
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
     public async Task Leaderboard_SucceededJobs_BestNameFirstAndOneSeriesPerName()
     {
         await using var server = new BerthApiFactory();

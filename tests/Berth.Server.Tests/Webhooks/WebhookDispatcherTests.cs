@@ -116,8 +116,33 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime, IDisposable
         Assert.Equal(job.Id, view.GetProperty("id").GetString());
         Assert.Equal("succeeded", view.GetProperty("status").GetString());
         Assert.Equal(42, view.GetProperty("performance").GetDouble());
-        Assert.Equal(1, view.GetProperty("webhook").GetProperty("attempts").GetInt32()); // the view as it stood when sent
+        Assert.Equal(2, view.GetProperty("webhook").GetProperty("attempts").GetInt32()); // the view as it stood when sent: attempt 2 under way
+        Assert.Equal(["1", "2"], _receiver.Received.Select(r => r.Headers["X-Berth-Attempt"]));
         Assert.DoesNotContain("secret-token", System.Text.Encoding.UTF8.GetString(last.Body), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DispatchDueAsync_ServersStoppedMidAttemptUntilNoneIsLeft_GivesUpWithoutSending()
+    {
+        var (dispatcher, sender) = Dispatcher(maxAttempts: 2);
+        using var _ = sender;
+        var job = await FinishedJobAsync();
+        var outbox = new SqliteWebhookOutbox(_store);
+        foreach (var attempt in new[] { 1, 2 })
+        {
+            // A server claims the attempt and stops before recording it; its claim runs out.
+            Assert.Equal(attempt, Assert.Single(await outbox.ClaimDueAsync(_time.GetUtcNow(), TimeSpan.FromSeconds(50), 8, default)).Attempt);
+            _time.Advance(TimeSpan.FromSeconds(50));
+        }
+
+        Assert.Equal(1, await dispatcher.DispatchDueAsync(default));
+
+        Assert.Empty(_receiver.Received);
+        var webhook = (await _store.GetAsync(job.Id, default))!.Webhook!;
+        Assert.Equal((WebhookState.Failed, 2), (webhook.State, webhook.Attempts));
+        Assert.Contains("outcome is unknown", webhook.LastError, StringComparison.Ordinal);
+        _time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(0, await dispatcher.DispatchDueAsync(default));
     }
 
     [Fact]

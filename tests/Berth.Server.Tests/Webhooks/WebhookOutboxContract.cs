@@ -61,7 +61,7 @@ public abstract class WebhookOutboxContract : IAsyncLifetime
 
         await Store.SaveAsync(stored with { Status = JobStatus.Failed, FinishedAt = Now }, default);
         var claimed = Assert.Single(await Outbox.ClaimDueAsync(Now, Claim, 10, default));
-        Assert.Equal(new WebhookDelivery(job.Id, job.Callback!.Url, job.Callback.DeliveryId, 0), claimed);
+        Assert.Equal(new WebhookDelivery(job.Id, job.Callback!.Url, job.Callback.DeliveryId, 1), claimed);
     }
 
     [Theory]
@@ -111,7 +111,19 @@ public abstract class WebhookOutboxContract : IAsyncLifetime
         Assert.Single(await Outbox.ClaimDueAsync(Now, Claim, 10, default));
 
         Assert.Empty(await Outbox.ClaimDueAsync(Now.AddSeconds(59), Claim, 10, default));
-        Assert.Single(await Outbox.ClaimDueAsync(Now.AddSeconds(60), Claim, 10, default)); // the claimant died mid-attempt
+        var again = Assert.Single(await Outbox.ClaimDueAsync(Now.AddSeconds(60), Claim, 10, default)); // the claimant died mid-attempt
+
+        Assert.Equal(2, again.Attempt); // the attempt cut short counts
+    }
+
+    [Fact]
+    public async Task ClaimDueAsync_Claimed_CountsTheAttemptBeforeItIsMade()
+    {
+        var job = await FinishedAsync(NewJob());
+
+        Assert.Equal(1, Assert.Single(await Outbox.ClaimDueAsync(Now, Claim, 10, default)).Attempt);
+
+        Assert.Equal(new JobWebhook(WebhookState.Pending, 1, null, null, null), (await Store.GetAsync(job.Id, default))!.Webhook);
     }
 
     [Fact]
@@ -142,7 +154,7 @@ public abstract class WebhookOutboxContract : IAsyncLifetime
         Assert.Equal(failed, (await Store.GetAsync(job.Id, default))!.Webhook);
         Assert.Empty(await Outbox.ClaimDueAsync(Now.AddSeconds(29), Claim, 10, default));
         var again = Assert.Single(await Outbox.ClaimDueAsync(Now.AddSeconds(30), Claim, 10, default));
-        Assert.Equal(1, again.Attempts);
+        Assert.Equal(2, again.Attempt);
         Assert.Equal(job.Callback!.DeliveryId, again.DeliveryId);
     }
 
@@ -156,8 +168,8 @@ public abstract class WebhookOutboxContract : IAsyncLifetime
         var (store, outbox) = await OpenInitializedAsync();
 
         var again = Assert.Single(await outbox.ClaimDueAsync(Now.AddSeconds(30), Claim, 10, default));
-        Assert.Equal((job.Id, 1), (again.JobId, again.Attempts));
-        Assert.Equal(1, (await store.GetAsync(job.Id, default))!.Webhook!.Attempts);
+        Assert.Equal((job.Id, 2), (again.JobId, again.Attempt));
+        Assert.Equal(2, (await store.GetAsync(job.Id, default))!.Webhook!.Attempts); // the attempt under way counts
     }
 
     [Theory]

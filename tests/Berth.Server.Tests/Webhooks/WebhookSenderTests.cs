@@ -25,8 +25,8 @@ public sealed class WebhookSenderTests : IAsyncLifetime
             TimeoutSeconds = 5,
         }), resolver ?? new FixedResolver(), time ?? TimeProvider.System);
 
-    private WebhookDelivery Delivery(string? url = null, int attempts = 0) =>
-        new("job-1", url ?? $"http://127.0.0.1:{_receiver.Port}/hook?token=t0k", "delivery-1", attempts);
+    private WebhookDelivery Delivery(string? url = null, int attempt = 1) =>
+        new("job-1", url ?? $"http://127.0.0.1:{_receiver.Port}/hook?token=t0k", "delivery-1", attempt);
 
     [Fact]
     public async Task SendAsync_AllowedLoopbackLiteral_PostsTheBodySignedWithTheHeaders()
@@ -34,7 +34,7 @@ public sealed class WebhookSenderTests : IAsyncLifetime
         using var sender = Sender();
         var body = "{\"id\":\"job-1\",\"status\":\"succeeded\"}"u8.ToArray();
 
-        var result = await sender.SendAsync(Delivery(attempts: 2), body, default);
+        var result = await sender.SendAsync(Delivery(attempt: 3), body, default);
 
         Assert.True(result.Delivered);
         Assert.Equal(204, result.Status);

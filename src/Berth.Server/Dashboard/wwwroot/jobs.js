@@ -50,8 +50,13 @@ export function jobsPage(main, query, signal) {
     }
   }
 
+  // A list read races the events stream: a change streamed while the read is in flight may be missing from the list it
+  // answers (the list was read first), so it is applied again on top of that list. Events come in order per job, so the
+  // last one applied is the newest state.
   let loading = null;
+  let streamedDuringLoad = [];
   async function load() {
+    streamedDuringLoad = [];
     const after = cursors[cursors.length - 1];
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (status) params.set('status', status);
@@ -62,6 +67,7 @@ export function jobsPage(main, query, signal) {
       if (signal.aborted) return;
       showNotice('');
       show(page.items);
+      for (const job of streamedDuringLoad) apply(job);
       newer.disabled = cursors.length === 1;
       older.disabled = !page.next;
       older.dataset.next = page.next ?? '';
@@ -70,11 +76,17 @@ export function jobsPage(main, query, signal) {
       if (!signal.aborted) showNotice(`Could not list the jobs: ${e.message}`);
     } finally {
       loading = null;
+      streamedDuringLoad = [];
     }
   }
 
-  // One job changed (or was submitted): update its row; a new job that fits the filter goes on top of the first page.
   function onJob(job) {
+    if (loading) streamedDuringLoad.push(job);
+    apply(job);
+  }
+
+  // One job changed (or was submitted): update its row; a new job that fits the filter goes on top of the first page.
+  function apply(job) {
     const existing = body.querySelector(`tr[data-id="${CSS.escape(job.id)}"]`);
     const fits = !status || job.status === status;
     if (existing) {

@@ -34,9 +34,25 @@ export function leaderboardPage(main, signal) {
     chart.replaceChildren(board.items.length ? performanceChart(board.items) : el('p', { class: 'muted' }, 'Nothing to draw yet.'));
   }
 
+  // One read at a time; a refresh asked for while one is in flight (a job succeeded after that read started) runs once
+  // more when it ends, so the board never stays older than the last success it was told about.
   let pending = null;
+  let again = false;
   const refresh = () => {
-    pending ??= load().catch(e => { if (!signal.aborted) showNotice(`Could not load the leaderboard: ${e.message}`); }).finally(() => { pending = null; });
+    if (pending) {
+      again = true;
+      return pending;
+    }
+    pending = (async () => {
+      do {
+        again = false;
+        try {
+          await load();
+        } catch (e) {
+          if (!signal.aborted) showNotice(`Could not load the leaderboard: ${e.message}`);
+        }
+      } while (again && !signal.aborted);
+    })().finally(() => { pending = null; });
     return pending;
   };
   refresh().then(() => followJobs('/api/v1/events', {

@@ -19,7 +19,7 @@ internal sealed class PostgresWebhookOutbox(PostgresDatabase database) : IWebhoo
         database.WriteAsync<IReadOnlyList<WebhookDelivery>>(async (connection, _, ct) =>
         {
             await using var command = new NpgsqlCommand($"""
-                UPDATE jobs SET webhook_claimed_until = @until
+                UPDATE jobs SET webhook_claimed_until = @until, webhook_attempts = webhook_attempts + 1
                 WHERE id IN (SELECT id FROM jobs
                              WHERE webhook_state = {Pending} AND status IN {Terminal}
                                AND (webhook_next_at IS NULL OR webhook_next_at <= @now)
