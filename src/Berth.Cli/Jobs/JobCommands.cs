@@ -39,7 +39,17 @@ public static class JobCommands
         submit.SetAction((result, cancellationToken) => RunAsync(host, stdout, stderr, result.GetValue(server), result.GetValue(token), async (client, ct) =>
         {
             var limits = new SubmitLimits(result.GetValue(timeout), result.GetValue(memory));
-            var submitted = await SubmitAsync(client, result.GetValue(path)!, result.GetValue(context), result.GetValue(name), limits, ct);
+            JobView submitted;
+            try
+            {
+                submitted = await SubmitAsync(client, result.GetValue(path)!, result.GetValue(context), result.GetValue(name), limits, ct);
+            }
+            catch (OperationCanceledException) when (host.Interrupt.IsCancellationRequested)
+            {
+                await stderr.WriteLineAsync();
+                await stderr.WriteLineAsync("interrupted before Berth answered: the job may or may not have been submitted; ./berth jobs lists the newest.");
+                return BerthCommands.Interrupted;
+            }
             var printer = new JobPrinter(stdout, host.StdoutIsTerminal, result.GetValue(submitOutput) == "json");
             if (!result.GetValue(wait) && !result.GetValue(logs))
             {

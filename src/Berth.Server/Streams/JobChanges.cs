@@ -26,6 +26,9 @@ public sealed class JobChanges(TimeProvider time, IOptions<LimitsOptions>? limit
     /// <summary>How many subscriptions are open (streams being served).</summary>
     public int SubscriberCount => _subscriptions.Length;
 
+    /// <summary>How many subscriptions follow the job <paramref name="jobId"/> alone (its events or log streams).</summary>
+    public int SubscribersOf(string jobId) => _subscriptions.Count(s => s.JobId == jobId);
+
     /// <summary>
     /// Changes of one job (<paramref name="jobId"/>) or of every job (null); with <paramref name="logs"/> also the
     /// growth of the job's logs. Dispose it when done.

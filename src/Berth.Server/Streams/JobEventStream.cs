@@ -64,12 +64,14 @@ internal sealed class JobEventStream(IJobStore store, TimeProvider time)
         var lastWrite = time.GetTimestamp();
         while (true)
         {
-            if (time.GetElapsedTime(lastWrite) >= KeepAlive)
+            var quiet = time.GetElapsedTime(lastWrite); // read once: read twice, the wait below could come out negative
+            if (quiet >= KeepAlive)
             {
                 await events.KeepAliveAsync(cancellationToken);
                 lastWrite = time.GetTimestamp();
+                quiet = TimeSpan.Zero;
             }
-            var changed = await changes.WaitAsync(KeepAlive - time.GetElapsedTime(lastWrite), cancellationToken);
+            var changed = await changes.WaitAsync(KeepAlive - quiet, cancellationToken);
             if (changed.IsEmpty)
             {
                 continue;

@@ -73,7 +73,19 @@ internal sealed class WebhookDispatcher(
             return;
         }
         var body = JsonSerializer.SerializeToUtf8Bytes(JobView.From(job), JobJson.Options);
-        var result = await sender.SendAsync(delivery, body, cancellationToken);
+        SendResult result;
+        try
+        {
+            result = await sender.SendAsync(delivery, body, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // This server is stopping: record the attempt (it counts: the receiver may have got it) and make the next
+            // one due at once, so that the next server sends it without waiting for this claim to run out.
+            var stopped = new JobWebhook(WebhookState.Pending, attempt, null, "the server stopped during the attempt; its outcome is unknown", null);
+            await outbox.RecordAsync(job.Id, new(stopped, time.GetUtcNow()), CancellationToken.None);
+            return;
+        }
         var now = time.GetUtcNow();
         WebhookOutcome outcome;
         if (result.Delivered)

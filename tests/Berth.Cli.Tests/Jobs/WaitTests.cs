@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Berth.Cli.Tests.Infrastructure;
 using Berth.Server.Jobs;
+using Berth.Server.Streams;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.Cli.Tests.Jobs;
 
 /// <summary>
-/// <c>berth submit --wait</c> against a real Berth (no events stream yet: the CLI polls) while the test moves the job
+/// <c>berth submit --wait</c> against a real Berth (the CLI follows the job's events stream) while the test moves the job
 /// along as a worker would: the exit code says how the job ended, stderr shows its stages and why it failed.
 /// </summary>
 [Collection(CliServerCollection.Name)]
@@ -171,6 +173,12 @@ public sealed class WaitTests(CliServer server) : IDisposable
         var run = new CliRun(server.Url);
         var cli = run.RunAsync("submit", Dockerfile(), "--name", name, "--wait");
         var job = await server.WaitForNamedAsync(name);
+        var feed = server.Services.GetRequiredService<JobChanges>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (feed.SubscribersOf(job.Id) == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20); // the CLI has its answer and follows the job's events
+        }
 
         await run.Interrupt.CancelAsync();
         var result = await cli;
@@ -179,5 +187,24 @@ public sealed class WaitTests(CliServer server) : IDisposable
         Assert.Contains($"detached from job {job.Id}", result.Err, StringComparison.Ordinal);
         Assert.Contains($"./berth cancel {job.Id}", result.Err, StringComparison.Ordinal);
         Assert.Equal(JobStatus.Queued, (await server.GetAsync(job.Id)).Status);
+    }
+
+    [Fact]
+    public async Task SubmitWait_InterruptedBeforeTheServerAnswers_Exits130SayingTheJobMayExist()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, never answers
+        silent.Start();
+        var url = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}");
+        var run = new CliRun(url);
+        var cli = run.RunAsync("submit", Dockerfile(), "--wait");
+        using var connection = await silent.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await run.Interrupt.CancelAsync();
+        var result = await cli.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(BerthCommands.Interrupted, result.Exit);
+        Assert.Contains("may or may not have been submitted", result.Err, StringComparison.Ordinal);
+        Assert.Contains("./berth jobs", result.Err, StringComparison.Ordinal);
+        Assert.Equal("", result.Out);
     }
 }

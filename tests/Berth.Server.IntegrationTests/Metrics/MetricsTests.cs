@@ -17,9 +17,17 @@ public sealed class MetricsTests(BerthFixture fixture)
         await fixture.Api.RunAsync(Busybox("echo '{\"perf\": 1}' > /data/perf.json"), cache: false);
         await fixture.Api.RunAsync(Busybox("exit 4"), cache: false);
 
+        // A job's end is stored a moment before the worker counts it: scrape again until both counters have moved.
+        const string Succeeded = "berth_jobs_total{status=\"succeeded\",reason=\"none\"}";
+        const string Failed = "berth_jobs_total{status=\"failed\",reason=\"nonzero_exit\"}";
         var after = await ScrapeAsync();
-        Assert.True(Value(after, "berth_jobs_total{status=\"succeeded\",reason=\"none\"}") >= Value(before, "berth_jobs_total{status=\"succeeded\",reason=\"none\"}") + 1, after);
-        Assert.True(Value(after, "berth_jobs_total{status=\"failed\",reason=\"nonzero_exit\"}") >= Value(before, "berth_jobs_total{status=\"failed\",reason=\"nonzero_exit\"}") + 1, after);
+        for (var i = 0; i < 50 && !(Value(after, Succeeded) >= Value(before, Succeeded) + 1 && Value(after, Failed) >= Value(before, Failed) + 1); i++)
+        {
+            await Task.Delay(100);
+            after = await ScrapeAsync();
+        }
+        Assert.True(Value(after, Succeeded) >= Value(before, Succeeded) + 1, after);
+        Assert.True(Value(after, Failed) >= Value(before, Failed) + 1, after);
         foreach (var stage in new[] { "lint", "build", "scan", "run", "collect" })
         {
             Assert.Contains($"berth_stage_duration_seconds_count{{stage=\"{stage}\"", after, StringComparison.Ordinal);

@@ -270,6 +270,42 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
     }
 
     [Fact]
+    public async Task JobPage_CancelAnswerArrivesAfterTheStreamShowedTheEnd_PageStaysCanceled()
+    {
+        // A running job's cancel answers with the job as it was; here that answer is held until the events stream has
+        // shown the job canceled and ended, so it arrives last and must not bring "building" back.
+        await using var server = new BerthApiFactory();
+        var url = BaseUrl(server);
+        using var http = server.CreateClient();
+        var api = new BerthApi(http);
+        var driver = new JobDriver(server);
+        var job = await api.SubmitAsync(Dockerfile, name: "cancel-race");
+        await driver.StartBuildAsync(job.Id);
+        var (page, console) = await NewPageAsync();
+        var jobPage = new JobPage(page, url);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync($"{url}/api/v1/jobs/{job.Id}/cancel", async route =>
+        {
+            var building = await api.GetAsync(job.Id); // the answer a running job's cancel gives: its state before
+            await driver.CancelBuildAsync(job.Id);
+            await Expect(jobPage.Status).ToHaveTextAsync("canceled"); // streamed first
+            await route.FulfillAsync(new() { Status = 202, ContentType = "application/json", Body = JsonSerializer.Serialize(building, JobJson.Options) });
+            held.SetResult();
+        });
+        await jobPage.OpenAsync(job.Id);
+        await Expect(jobPage.Status).ToHaveTextAsync("building");
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+
+        await jobPage.CancelAsync();
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await page.EvaluateAsync("() => new Promise(r => setTimeout(r, 300))"); // time for the page to handle the held answer
+        await Expect(jobPage.Status).ToHaveTextAsync("canceled");
+        Assert.Equal(JobStatus.Canceled, (await api.GetAsync(job.Id)).Status);
+        AssertNoScriptErrors(console);
+    }
+
+    [Fact]
     public async Task Keys_PageAsksForTheKey_ThenShowsAndCancelsTheOwnersJobs()
     {
         static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();

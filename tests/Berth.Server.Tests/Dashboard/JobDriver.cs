@@ -76,6 +76,13 @@ internal sealed class JobDriver(BerthApiFactory server)
         await Store.SaveAsync(job, CancellationToken.None);
     }
 
+    /// <summary>Canceled in the build stage (as the runner ends a job whose cancel it was told of).</summary>
+    public async Task CancelBuildAsync(string id)
+    {
+        var job = await GetAsync(id);
+        await Store.SaveAsync(job.WithStage("build", StageStatus.Canceled, Now) with { Status = JobStatus.Canceled, FinishedAt = Now }, CancellationToken.None);
+    }
+
     /// <summary>Failed in the build stage, with the build log so far.</summary>
     public async Task FailBuildAsync(string id, string message)
     {

@@ -146,6 +146,35 @@ public sealed class WebhookDispatcherTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task DispatchDueAsync_ServerStopsMidAttempt_RecordsTheAttemptAndTheNextIsDueAtOnce()
+    {
+        var release = new TaskCompletionSource();
+        _receiver.Hold = _ => release.Task; // the receiver never answers while the server runs
+        var (dispatcher, sender) = Dispatcher();
+        using var _ = sender;
+        var job = await FinishedJobAsync();
+        using var stopping = new CancellationTokenSource();
+        try
+        {
+            var dispatching = dispatcher.DispatchDueAsync(stopping.Token);
+            await _receiver.WaitForAsync(1);
+
+            await stopping.CancelAsync();
+            await dispatching;
+
+            var webhook = (await _store.GetAsync(job.Id, default))!.Webhook!;
+            Assert.Equal((WebhookState.Pending, 1, null), (webhook.State, webhook.Attempts, webhook.LastStatus));
+            Assert.Contains("server stopped during the attempt", webhook.LastError, StringComparison.Ordinal);
+            var next = Assert.Single(await new SqliteWebhookOutbox(_store).ClaimDueAsync(_time.GetUtcNow(), TimeSpan.FromSeconds(50), 8, default));
+            Assert.Equal(2, next.Attempt); // due now: no wait for the stopped server's claim to run out
+        }
+        finally
+        {
+            release.SetResult();
+        }
+    }
+
+    [Fact]
     public async Task DispatchDueAsync_JobDeletedBeforeItsAttempt_SendsNothing()
     {
         var (dispatcher, sender) = Dispatcher();

@@ -189,7 +189,10 @@ export function jobPage(main, id, signal) {
   async function onCancel() {
     cancel.disabled = true;
     try {
-      show(await getJson(`/api/v1/jobs/${id}/cancel`, { method: 'POST', signal }));
+      const view = await getJson(`/api/v1/jobs/${id}/cancel`, { method: 'POST', signal });
+      // A running job's cancel answers with its state before the cancel took effect; the stream may already have
+      // shown the end (and closed), which an older state must not replace.
+      if (!terminal(job?.status)) show(view);
       showNotice('');
     } catch (e) {
       showNotice(`Could not cancel: ${e.message}`);

@@ -53,9 +53,12 @@ export function jobsPage(main, query, signal) {
   // A list read races the events stream: a change streamed while the read is in flight may be missing from the list it
   // answers (the list was read first), so it is applied again on top of that list. Events come in order per job, so the
   // last one applied is the newest state.
+  // Only the newest read is shown (a pager click while a read is in flight makes the older one stale).
   let loading = null;
   let streamedDuringLoad = [];
+  let reads = 0;
   async function load() {
+    const read = ++reads;
     streamedDuringLoad = [];
     const after = cursors[cursors.length - 1];
     const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
@@ -64,7 +67,7 @@ export function jobsPage(main, query, signal) {
     loading = getJson(`/api/v1/jobs?${params}`, { signal });
     try {
       const page = await loading;
-      if (signal.aborted) return;
+      if (signal.aborted || read !== reads) return;
       showNotice('');
       show(page.items);
       for (const job of streamedDuringLoad) apply(job);
@@ -73,10 +76,12 @@ export function jobsPage(main, query, signal) {
       older.dataset.next = page.next ?? '';
       pageInfo.textContent = `page ${cursors.length}`;
     } catch (e) {
-      if (!signal.aborted) showNotice(`Could not list the jobs: ${e.message}`);
+      if (!signal.aborted && read === reads) showNotice(`Could not list the jobs: ${e.message}`);
     } finally {
-      loading = null;
-      streamedDuringLoad = [];
+      if (read === reads) {
+        loading = null;
+        streamedDuringLoad = [];
+      }
     }
   }
 
