@@ -65,7 +65,12 @@ public static class BerthCommands
         var import = new Command("import", "Load an OSV export carried in (air-gapped sites), verify it, and swap it in") { source, db };
         var dbCommand = new Command("db", "Manage the advisory database") { update, import };
 
-        var root = new RootCommand("Berth: submit Dockerfiles to a Berth server and follow their jobs; scan local images");
+        // Not RootCommand: that names the program after the file it runs from (Berth.Cli); users type ./berth.
+        var root = new Command("berth", "Berth: submit Dockerfiles to a Berth server and follow their jobs; scan local images")
+        {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
+        };
         foreach (var command in JobCommands.Create(host, stdout, stderr).Append(scan).Append(dbCommand))
         {
             root.Subcommands.Add(command);

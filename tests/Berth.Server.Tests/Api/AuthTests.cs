@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
@@ -15,21 +13,9 @@ public sealed class AuthTests
 {
     private const string Dockerfile = "FROM busybox:latest\nBOGUS\n"; // stays queued here: this server runs no job
 
-    private static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
+    private static readonly Dictionary<string, string> Keys = TestKeys.Settings();
 
-    private static readonly Dictionary<string, string> Keys = new()
-    {
-        ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
-        ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
-        ["Auth:Keys:2:Owner"] = "ops", ["Auth:Keys:2:Role"] = "admin", ["Auth:Keys:2:Sha256"] = Hash("ops-key"),
-    };
-
-    private static HttpClient As(BerthApiFactory server, string key)
-    {
-        var client = server.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
+    private static HttpClient As(BerthApiFactory server, string key) => TestKeys.As(server, key);
 
     [Fact]
     public async Task Keys_OwnersSeeOnlyTheirJobs_AdminSeesAll_NoKeyIs401()

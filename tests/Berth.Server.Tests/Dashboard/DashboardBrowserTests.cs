@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Berth.Server.Api;
 using Berth.Server.IntegrationTests.Infrastructure;
@@ -308,17 +305,10 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
     [Fact]
     public async Task Keys_PageAsksForTheKey_ThenShowsAndCancelsTheOwnersJobs()
     {
-        static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
-        await using var server = new BerthApiFactory(new Dictionary<string, string>
-        {
-            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
-            ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
-        });
+        await using var server = new BerthApiFactory(TestKeys.Settings());
         var url = BaseUrl(server);
-        using var alice = server.CreateClient();
-        alice.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "alice-key");
-        using var bob = server.CreateClient();
-        bob.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "bob-key");
+        using var alice = TestKeys.As(server, "alice-key");
+        using var bob = TestKeys.As(server, "bob-key");
         var mine = await new BerthApi(alice).SubmitAsync(Dockerfile, name: "alice-job");
         var theirs = await new BerthApi(bob).SubmitAsync(Dockerfile, name: "bob-job");
         var (page, console) = await NewPageAsync();

@@ -1,8 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using Berth.Server.Dashboard;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
@@ -86,31 +83,14 @@ public sealed class LeaderboardTests
         Assert.Equal(Leaderboard.MaxHistory + 10, item.History[^1].Performance);
     }
 
-    private static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
-
-    private static HttpClient As(BerthApiFactory server, string? key)
-    {
-        var client = server.CreateClient();
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-        return client;
-    }
-
     [Fact]
     public async Task Get_WithKeys_OwnersSeeTheirOwnJobsAdminSeesAllNoKeyIs401()
     {
-        await using var server = new BerthApiFactory(new Dictionary<string, string>
-        {
-            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
-            ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
-            ["Auth:Keys:2:Owner"] = "ops", ["Auth:Keys:2:Role"] = "admin", ["Auth:Keys:2:Sha256"] = Hash("ops-key"),
-        });
-        using var alice = As(server, "alice-key");
-        using var bob = As(server, "bob-key");
-        using var ops = As(server, "ops-key");
-        using var anonymous = As(server, null);
+        await using var server = new BerthApiFactory(TestKeys.Settings());
+        using var alice = TestKeys.As(server, "alice-key");
+        using var bob = TestKeys.As(server, "bob-key");
+        using var ops = TestKeys.As(server, "ops-key");
+        using var anonymous = TestKeys.As(server, null);
         var driver = new JobDriver(server);
         var aliceJob = await new BerthApi(alice).SubmitAsync("FROM busybox:latest\n", name: "shared-name");
         var bobJob = await new BerthApi(bob).SubmitAsync("FROM busybox:latest\n", name: "shared-name");

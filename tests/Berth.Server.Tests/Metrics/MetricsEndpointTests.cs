@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using Berth.Scanner.Advisories;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
@@ -24,13 +21,6 @@ public sealed class MetricsEndpointTests
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
         return await response.Content.ReadAsStringAsync();
     }
-
-    /// <summary>A Berth with one key, <c>user-key</c>, of a <c>user</c> (not an admin).</summary>
-    private static BerthApiFactory WithUserKey() => new(new Dictionary<string, string>
-    {
-        ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user",
-        ["Auth:Keys:0:Sha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("user-key"))).ToLowerInvariant(),
-    });
 
     [Fact]
     public async Task Scrape_KeylessLoopback_ServesBerthGaugesAndTheRuntimeMetrics()
@@ -121,10 +111,9 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Scrape_KeysConfigured_RefusesWithout401AndServesWithAKey()
     {
-        await using var server = WithUserKey();
+        await using var server = new BerthApiFactory(TestKeys.Settings());
         using var anonymous = server.CreateClient();
-        using var keyed = server.CreateClient();
-        keyed.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "user-key");
+        using var keyed = TestKeys.As(server, "alice-key"); // a user's key, not an admin's
 
         using (var refused = await anonymous.GetAsync(new Uri(MetricsEndpoint.Path, UriKind.Relative)))
         {
@@ -137,10 +126,9 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Scrape_AfterRequestsWithMadeUpMethods_HasNoSeriesForThem()
     {
-        await using var server = WithUserKey();
+        await using var server = new BerthApiFactory(TestKeys.Settings());
         using var anonymous = server.CreateClient();
-        using var keyed = server.CreateClient();
-        keyed.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "user-key");
+        using var keyed = TestKeys.As(server, "alice-key"); // a user's key, not an admin's
 
         for (var i = 0; i < 30; i++)
         {

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using Berth.Server.IntegrationTests.Infrastructure;
 using Berth.Server.Jobs;
@@ -264,16 +262,9 @@ public sealed class StreamEndpointsTests : IClassFixture<StreamServer>, IDisposa
     [Fact]
     public async Task Streams_WithKeys_AnotherOwnersJobIs404AndNotInTheirEvents()
     {
-        static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
-        await using var server = new BerthApiFactory(new Dictionary<string, string>
-        {
-            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
-            ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
-        });
-        using var alice = server.CreateClient();
-        alice.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "alice-key");
-        using var bob = server.CreateClient();
-        bob.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "bob-key");
+        await using var server = new BerthApiFactory(TestKeys.Settings());
+        using var alice = TestKeys.As(server, "alice-key");
+        using var bob = TestKeys.As(server, "bob-key");
         using var anonymous = server.CreateClient();
 
         using var bobAll = await bob.OpenAsync("/api/v1/events");
@@ -305,17 +296,9 @@ public sealed class StreamEndpointsTests : IClassFixture<StreamServer>, IDisposa
     [Fact]
     public async Task Streams_OwnerAtMaxStreamsPerOwner_Is429WithRetryAfterOnEveryStreamRouteUntilOneCloses()
     {
-        static string Hash(string key) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
-        await using var server = new BerthApiFactory(new Dictionary<string, string>
-        {
-            ["Limits:MaxStreamsPerOwner"] = "2",
-            ["Auth:Keys:0:Owner"] = "alice", ["Auth:Keys:0:Role"] = "user", ["Auth:Keys:0:Sha256"] = Hash("alice-key"),
-            ["Auth:Keys:1:Owner"] = "bob", ["Auth:Keys:1:Role"] = "user", ["Auth:Keys:1:Sha256"] = Hash("bob-key"),
-        });
-        using var alice = server.CreateClient();
-        alice.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "alice-key");
-        using var bob = server.CreateClient();
-        bob.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "bob-key");
+        await using var server = new BerthApiFactory(TestKeys.Settings(new Dictionary<string, string> { ["Limits:MaxStreamsPerOwner"] = "2" }));
+        using var alice = TestKeys.As(server, "alice-key");
+        using var bob = TestKeys.As(server, "bob-key");
         var id = (await new BerthApi(alice).SubmitTextAsync(Dockerfile)).Id;
 
         var first = await alice.OpenAsync("/api/v1/events");
